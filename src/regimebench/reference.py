@@ -1,0 +1,184 @@
+"""Reference solutions: the contract every ``problems/<name>/reference.py`` fulfils, and the cache.
+
+A problem's reference generator is a module with
+
+* ``GENERATOR_VERSION: int`` — bump it whenever the numbers it produces could change;
+* ``build(params: Mapping[str, float]) -> ReferenceSolution`` — compute the reference in float64,
+  with numpy/scipy/JAX, and *measure* its own error floor (self-convergence, Richardson, or an
+  analytic comparison), never assume it.
+
+:func:`cached_reference` calls ``build`` at most once per (problem, version, parameters,
+generator version) and per machine: the arrays are stored as ``.npz`` under the per-user cache
+directory (``$REGIMEBENCH_CACHE``, else ``$XDG_CACHE_HOME/regimebench``, else
+``~/.cache/regimebench``), written atomically, together with a small JSON sidecar holding the
+sha256 of the file, the measured error floor, the method and the build time. Nothing is ever
+downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ReferenceSolution", "CachedReference", "cache_dir", "cache_key", "cached_reference"]
+
+
+@dataclass(frozen=True)
+class ReferenceSolution:
+    """What a reference generator returns.
+
+    Arguments:
+        arrays: named float64 arrays (evaluation coordinates and solution fields; for operator
+            tasks, datasets). Names are the problem's own business.
+        error_floor: the measured relative L2 error of the reference on its evaluation grid
+            (e.g. from a self-convergence study); ``0.0`` for analytic solutions evaluated in float64.
+        method: one line naming the numerical method and resolution.
+        info: any further scalars worth recording (oracle values, convergence table).
+    """
+
+    arrays: dict[str, np.ndarray]
+    error_floor: float
+    method: str
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CachedReference:
+    """A :class:`ReferenceSolution` loaded from (or just written to) the cache."""
+
+    solution: ReferenceSolution
+    key: str
+    sha256: str
+    build_seconds: float
+    path: Path | None
+
+    @property
+    def arrays(self) -> dict[str, np.ndarray]:
+        return self.solution.arrays
+
+    def provenance(self) -> dict[str, Any]:
+        """The fields every run record carries about its reference."""
+        return {
+            "key": self.key,
+            "sha256": self.sha256,
+            "error_floor": self.solution.error_floor,
+            "method": self.solution.method,
+            "build_seconds": self.build_seconds,
+        }
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("REGIMEBENCH_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "regimebench"
+
+
+def _canonical(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(obj.items())}
+    if isinstance(obj, (list, tuple)):
+        return [_canonical(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return float(obj)
+    if isinstance(obj, (np.integer, int)) and not isinstance(obj, bool):
+        return int(obj)
+    return obj
+
+
+def cache_key(problem: str, version: int, params: Mapping[str, Any], generator_version: int) -> str:
+    """Content key of a reference: sha256 of the canonical JSON of its defining inputs."""
+    blob = json.dumps(
+        {"problem": problem, "version": version, "params": _canonical(params),
+         "generator_version": generator_version},
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _atomic_write_bytes(path: Path, writer) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            writer(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cached_reference(
+    problem: str,
+    version: int,
+    params: Mapping[str, Any],
+    generator: Any,
+    *,
+    use_cache: bool = True,
+) -> CachedReference:
+    """Return the reference for ``params``, building and caching it on first use.
+
+    Arguments:
+        problem, version: the catalogue identity of the problem.
+        params: the canonical parameters that define the reference (difficulty value included).
+        generator: the ``problems/<name>/reference.py`` module (anything with ``GENERATOR_VERSION``
+            and ``build``).
+        use_cache: ``False`` builds in memory and writes nothing (tests of the generator itself).
+    """
+    gen_version = int(getattr(generator, "GENERATOR_VERSION"))
+    key = cache_key(problem, version, params, gen_version)
+    root = cache_dir() / problem
+    npz_path, meta_path = root / f"{key}.npz", root / f"{key}.json"
+    if use_cache and npz_path.is_file() and meta_path.is_file():
+        try:
+            meta = json.loads(meta_path.read_text())
+            if meta.get("sha256") == _sha256(npz_path):
+                with np.load(npz_path, allow_pickle=False) as data:
+                    arrays = {k: np.array(data[k]) for k in data.files}
+                sol = ReferenceSolution(arrays, float(meta["error_floor"]), meta["method"],
+                                        meta.get("info", {}))
+                return CachedReference(sol, key, meta["sha256"], float(meta["build_seconds"]),
+                                       npz_path)
+        except (OSError, ValueError, KeyError):
+            pass  # corrupt or partial cache entry: rebuild below
+    t0 = time.perf_counter()
+    sol = generator.build(dict(params))
+    seconds = time.perf_counter() - t0
+    arrays = {k: np.asarray(v) for k, v in sol.arrays.items()}
+    sol = ReferenceSolution(arrays, float(sol.error_floor), sol.method, dict(sol.info))
+    if not use_cache:
+        digest = hashlib.sha256(b"".join(a.tobytes() for a in arrays.values())).hexdigest()
+        return CachedReference(sol, key, digest, seconds, None)
+    try:
+        _atomic_write_bytes(npz_path, lambda f: np.savez(f, **arrays))
+        meta = {"problem": problem, "version": version, "params": _canonical(params),
+                "generator_version": gen_version, "sha256": _sha256(npz_path),
+                "error_floor": sol.error_floor, "method": sol.method,
+                "info": _canonical(sol.info), "build_seconds": seconds}
+        _atomic_write_bytes(meta_path, lambda f: f.write(json.dumps(meta, indent=1).encode()))
+        return CachedReference(sol, key, meta["sha256"], seconds, npz_path)
+    except OSError:
+        # An unwritable cache must not stop a run: the reference is still correct in memory.
+        digest = hashlib.sha256(b"".join(a.tobytes() for a in arrays.values())).hexdigest()
+        return CachedReference(sol, key, digest, seconds, None)
