@@ -146,7 +146,7 @@ def cached_reference(
             and ``build``).
         use_cache: ``False`` builds in memory and writes nothing (tests of the generator itself).
     """
-    gen_version = int(getattr(generator, "GENERATOR_VERSION"))
+    gen_version = int(generator.GENERATOR_VERSION)
     key = cache_key(problem, version, params, gen_version)
     root = cache_dir() / problem
     npz_path, meta_path = root / f"{key}.npz", root / f"{key}.json"

@@ -1,0 +1,86 @@
+"""Helmholtz 2-D: Δu + k²u = q on [-1, 1]², u = 0 on the boundary.
+
+Manufactured solution u = sin(a1 π x) sin(a2 π y), so q = (k² − (a1² + a2²) π²) u. Parameters
+as in Wang, Teng & Perdikaris (2021): a1 = 1, a2 = 4, k = 1 (their ``lam`` is k²). Difficulty
+grows with a2 (more oscillations, stiffer gradient imbalance between the PDE and boundary terms).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from regimebench._catalogue import load_problem_module
+from regimebench.derivatives import laplacian
+from regimebench.problem import EvalSet, PointwiseTask, uniform_box, uniform_box_boundary
+from regimebench.reference import cached_reference
+
+LOWER, UPPER = (-1.0, -1.0), (1.0, 1.0)
+
+
+def exact(x: jax.Array, a1: float, a2: float) -> jax.Array:
+    """u(x, y) for points ``x`` of shape ``(..., 2)``."""
+    return jnp.sin(a1 * jnp.pi * x[..., 0]) * jnp.sin(a2 * jnp.pi * x[..., 1])
+
+
+def source(x: jax.Array, a1: float, a2: float, k: float) -> jax.Array:
+    """q such that ``exact`` solves Δu + k²u = q."""
+    return (k**2 - (a1**2 + a2**2) * jnp.pi**2) * exact(x, a1, a2)
+
+
+def evaluation_grid(ref) -> EvalSet:
+    """201 × 201 tensor grid including the boundary, from the cached float64 reference."""
+    X, Y = np.meshgrid(ref["x"], ref["y"], indexing="ij")
+    pts = np.stack([X.ravel(), Y.ravel()], axis=-1)
+    return EvalSet(jnp.asarray(pts), jnp.asarray(ref["u"].reshape(-1, 1)), X.shape, ("x", "y"))
+
+
+def reference(params: dict):
+    """The cached reference (a :class:`regimebench.reference.CachedReference`)."""
+    return cached_reference("helmholtz", 1, {k: params[k] for k in ("a1", "a2")},
+                            load_problem_module("helmholtz", "reference"))
+
+
+class HelmholtzForward(PointwiseTask):
+    """Forward problem: PDE residual inside, Dirichlet residual on the four edges."""
+
+    problem: ClassVar[str] = "helmholtz"
+    task: ClassVar[str] = "forward"
+    term_names: ClassVar[tuple[str, ...]] = ("pde", "bc")
+    lower: ClassVar[tuple[float, ...]] = LOWER
+    upper: ClassVar[tuple[float, ...]] = UPPER
+    out_size: ClassVar[int] = 1
+
+    a1: float
+    a2: float
+    k: float
+    eval_set: EvalSet
+
+    def sample(self, key, sizes):
+        kp, kb = jax.random.split(key)
+        return {
+            "pde": uniform_box(kp, sizes["pde"], LOWER, UPPER),
+            "bc": uniform_box_boundary(kb, sizes["bc"], LOWER, UPPER),
+        }
+
+    def residuals(self, model, batch):
+        u = self.field(model)
+
+        def pde(x):
+            return laplacian(u, x)[0] + self.k**2 * u(x)[0] - source(x, self.a1, self.a2, self.k)
+
+        return {
+            "pde": jax.vmap(pde)(batch["pde"]),
+            "bc": jax.vmap(u)(batch["bc"])[:, 0],  # exact u vanishes on ∂Ω
+        }
+
+
+def make_task(task: str, params: dict, sizes: dict) -> HelmholtzForward:
+    if task != "forward":
+        raise ValueError(f"helmholtz has no task {task!r}")
+    a1, a2, k = float(params["a1"]), float(params["a2"]), float(params["k"])
+    ref = reference(params)
+    return HelmholtzForward(a1=a1, a2=a2, k=k, eval_set=evaluation_grid(ref.arrays))

@@ -1,0 +1,6 @@
+"""``python -m regimebench`` is the ``bench`` command."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""Pluggable training components, each kind behind one :class:`~regimebench._registry.Registry`.
+
+* :data:`architectures` — ``factory(in_size, out_size, *, key, **options) -> eqx.Module``; the
+  module maps one input (a point, or a field for operator tasks) to one output.
+* :data:`optimizers` — ``factory(**options) -> Phase``: an optax transformation plus how the
+  trainer must drive it (plain gradient step, or line search).
+* :data:`weightings` — ``factory(**options) -> Weighting``: term and per-point loss weights with
+  per-seed state.
+* :data:`samplers` — ``factory(**options) -> Sampler``: how collocation points evolve.
+
+Importing this package registers the built-in components.
+"""
+
+from .architectures import architectures
+from .optimizers import Phase, optimizers
+from .samplers import Sampler, samplers
+from .weightings import Weighting, WeightingContext, weightings
+
+__all__ = [
+    "architectures",
+    "optimizers",
+    "weightings",
+    "samplers",
+    "Phase",
+    "Weighting",
+    "WeightingContext",
+    "Sampler",
+]

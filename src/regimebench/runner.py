@@ -1,0 +1,243 @@
+"""The runner: turns a request into run specs, trains what is missing, writes records.
+
+This is the effectful shell around :func:`regimebench.train.train`. It
+
+1. resolves the problem, task, solver entry, budget and sizes (bad input fails here, before any
+   compilation, with :class:`BenchError` — a one-line message);
+2. plans one :class:`~regimebench.record.RunSpec` per seed and skips seeds whose record exists
+   (unless ``force``);
+3. trains the remaining seeds together, and writes one record per seed atomically;
+4. turns an exception during training into ``crashed`` records (with the traceback), so a sweep
+   keeps going and the failure is counted.
+
+:func:`run_one` runs a single spec; executors (local, Ray, SLURM) call it on workers.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .budget import tier_evals
+from .labels import label_record
+from .problem import ProblemError, load_problem
+from .record import RecordError, RunSpec, provenance, read_record, record_path, write_record
+from .solver import SolverSpecError, load_solver, load_solver_file
+
+__all__ = ["BenchError", "RunRequest", "Planned", "plan", "execute", "run_one", "check_writable"]
+
+
+class BenchError(Exception):
+    """Bad input or an environment problem; the CLI prints it on one line and exits with 2."""
+
+
+@dataclass
+class RunRequest:
+    """One (problem, task, solver, budget, cell) × seeds request.
+
+    ``overrides`` sets problem parameters (a difficulty value); ``data`` the data-axis count;
+    both make the run a regime-map *cell*, stored in its own folder.
+    """
+
+    problem: str
+    task: str | None = None
+    solver: str | None = None
+    seeds: Sequence[int] = (0, 1, 2)
+    budget: str = "cpu"
+    out: Path = Path("results")
+    force: bool = False
+    seed_layout: str | int = "auto"
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    data: int | None = None
+    n_log: int = 100
+    command: list[str] | None = None
+    evals: int | None = None  # explicit budget in gradient evaluations (overrides the tier's)
+
+
+@dataclass
+class Planned:
+    request: RunRequest
+    problem: Any
+    task: str
+    solver: Any
+    params: dict
+    sizes: dict
+    evals: int
+    cell: dict
+    specs: list[RunSpec]
+    paths: list[Path]
+
+    @property
+    def todo(self) -> list[int]:
+        """Indices of seeds without a finished record (all of them with ``force``)."""
+        if self.request.force:
+            return list(range(len(self.specs)))
+        return [i for i, p in enumerate(self.paths) if not p.is_file()]
+
+
+def _resolve_solver(name: str):
+    path = Path(name)
+    if path.suffix == ".toml" or (path.is_dir() and (path / "solver.toml").is_file()):
+        return load_solver_file(path)
+    return load_solver(name)
+
+
+def plan(request: RunRequest) -> Planned:
+    """Validate a request and plan its records. Raises :class:`BenchError` on bad input."""
+    try:
+        problem = load_problem(request.problem)
+        info = problem.task_info(request.task)
+        solver = _resolve_solver(request.solver or info.default_solver)
+    except (KeyError, ProblemError, SolverSpecError, RecordError) as e:
+        raise BenchError(str(e)) from None
+    if not solver.supports(problem.name, info.name):
+        raise BenchError(
+            f"Solver {solver.name!r} does not declare support for {problem.name}/{info.name} "
+            f"(tasks {list(solver.tasks)}, problems {solver.problems})."
+        )
+    seeds = list(request.seeds)
+    if not seeds:
+        raise BenchError("at least one seed is needed (--seeds must be positive)")
+    if any((not isinstance(s, int)) or s < 0 for s in seeds):
+        raise BenchError(f"seeds must be non-negative integers, got {seeds}")
+    try:
+        evals = request.evals or tier_evals(request.budget, problem.budgets)
+        params = problem.resolve_params(info.name, request.overrides)
+        sizes = problem.sizes(info.name, request.budget, request.data)
+    except (ValueError, ProblemError) as e:
+        raise BenchError(str(e)) from None
+    cell = dict(request.overrides)
+    if request.data is not None:
+        cell[info.data.name] = int(request.data)
+    budget_name = request.budget if request.evals is None else f"{request.budget}-{evals}"
+    specs, paths = [], []
+    for seed in seeds:
+        spec = RunSpec(
+            problem=problem.name, problem_version=problem.version, task=info.name,
+            solver=solver.name, solver_version=solver.version, config_hash=solver.config_hash,
+            budget=budget_name, evals=evals, seed=int(seed), params=params, sizes=sizes,
+            config=solver.config(),
+        )
+        specs.append(spec)
+        paths.append(record_path(Path(request.out), spec, cell or None))
+    return Planned(request, problem, info.name, solver, params, sizes, evals, cell, specs, paths)
+
+
+def check_writable(out: Path) -> None:
+    """Fail with :class:`BenchError` unless files can be created in ``out``."""
+    import os
+    import tempfile
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise BenchError(f"cannot write to results folder {out}: {e.strerror or e}") from None
+
+
+def _record(planned: Planned, spec: RunSpec, seed_result, result, reference) -> dict:
+    rec = {
+        "schema_version": 1,
+        "spec": spec.as_dict(),
+        "cell": planned.cell,
+        "status": seed_result.status,
+        "failure": seed_result.failure,
+        "failed_step": seed_result.failed_step,
+        "evals_done": seed_result.evals,
+        "metrics": seed_result.metrics,
+        "curves": seed_result.curves,
+        "diagnostics": getattr(seed_result, "diagnostics", {}) or {},
+        "reference": reference,
+        "timing": {**result.timing, "seed_wall_s": seed_result.seconds},
+        "layout": result.layout,
+        "solver_info": {"citation": planned.solver.citation, "honesty": dict(planned.solver.honesty)},
+        "provenance": provenance(planned.solver.dtype, planned.request.command),
+        "traceback": None,
+    }
+    rec["labels"] = label_record(rec, planned.problem.task_info(planned.task).thresholds)
+    return rec
+
+
+def _crashed(planned: Planned, spec: RunSpec, tb: str, kind: str) -> dict:
+    rec = {
+        "schema_version": 1, "spec": spec.as_dict(), "cell": planned.cell,
+        "status": "crashed", "failure": kind, "failed_step": None, "evals_done": 0,
+        "metrics": {}, "curves": {}, "diagnostics": {}, "reference": None, "timing": {},
+        "layout": {}, "solver_info": {"citation": planned.solver.citation,
+                                      "honesty": dict(planned.solver.honesty)},
+        "provenance": provenance(planned.solver.dtype, planned.request.command),
+        "traceback": tb,
+    }
+    rec["labels"] = label_record(rec, planned.problem.task_info(planned.task).thresholds)
+    return rec
+
+
+def execute(planned: Planned, *, progress: Callable[[int, int], None] | None = None,
+            train_fn: Callable | None = None) -> list[dict]:
+    """Train the seeds of ``planned`` that have no record yet; return all records, in seed order.
+
+    Finished records are read back rather than retrained (resume). ``train_fn`` replaces
+    :func:`regimebench.train.train` (tests use it to inject faults).
+    """
+    todo = planned.todo
+    out = Path(planned.request.out)
+    if todo:
+        check_writable(out)
+        from .train import train
+
+        train_fn = train_fn or train
+        seeds = [planned.specs[i].seed for i in todo]
+        try:
+            task = planned.problem.make_task(planned.task, planned.params, planned.sizes)
+            reference = _reference_provenance(planned)
+            result = train_fn(task, planned.solver, planned.evals, planned.sizes, seeds,
+                              n_log=planned.request.n_log,
+                              seed_layout=planned.request.seed_layout, progress=progress)
+            records = {i: _record(planned, planned.specs[i], sr, result, reference)
+                       for i, sr in zip(todo, result.seeds)}
+        except MemoryError:
+            records = {i: _crashed(planned, planned.specs[i], traceback.format_exc(), "out_of_memory")
+                       for i in todo}
+        except Exception as e:  # noqa: BLE001 - any training failure becomes a counted record
+            if "RESOURCE_EXHAUSTED" in str(e) or "Out of memory" in str(e):
+                kind = "out_of_memory"
+            else:
+                kind = "exception"
+            records = {i: _crashed(planned, planned.specs[i], traceback.format_exc(), kind)
+                       for i in todo}
+        for i, rec in records.items():
+            try:
+                write_record(planned.paths[i], rec)
+            except RecordError as e:
+                raise BenchError(str(e)) from None
+    return [read_record(p) if p.is_file() else {} for p in planned.paths]
+
+
+def _reference_provenance(planned: Planned) -> dict | None:
+    module = planned.problem.module
+    if hasattr(module, "reference"):
+        return module.reference(planned.params).provenance()
+    return None
+
+
+def run_one(spec: RunSpec, out: Path, *, cell: Mapping[str, Any] | None = None,
+            force: bool = False, seed_layout: str | int = "auto",
+            command: list[str] | None = None) -> dict:
+    """Run the single seed described by ``spec`` (what executors call on a worker)."""
+    overrides = {k: v for k, v in (cell or {}).items()
+                 if k in load_problem(spec.problem).params}
+    data = None
+    if cell:
+        info = load_problem(spec.problem).task_info(spec.task)
+        data = cell.get(info.data.name)
+    request = RunRequest(problem=spec.problem, task=spec.task, solver=spec.solver,
+                         seeds=[spec.seed], budget=spec.budget.split("-")[0], out=Path(out),
+                         force=force, seed_layout=seed_layout, overrides=overrides, data=data,
+                         command=command)
+    planned = plan(request)
+    return execute(planned)[0]
