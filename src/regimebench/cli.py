@@ -364,6 +364,10 @@ def _arity(fn) -> int:
 
 
 # --------------------------------------------------------------------------------------- main
+# Feature commands live in their own modules (one job each) and register on ``app`` on import.
+# from . import cli_<feature>  # noqa: E402,F401   <- one line per feature module
+
+
 def main() -> None:
     """Entry point: runs the Typer app, turning known input errors into one-line messages."""
     from ._registry import UnknownComponentError

@@ -123,6 +123,15 @@ class AbstractTask(eqx.Module):
         inputs, targets = self.eval_set.inputs[::stride], self.eval_set.targets[::stride]
         return rel_l2(self.predict(model, inputs), targets)
 
+    def build_model(self, net: Any) -> Any:
+        """The trainable model around the architecture's network ``net``.
+
+        The default is ``net`` itself. Inverse tasks return a module holding ``net`` *and* the
+        unknown coefficients (initial guesses), so both are trained; the coefficients then appear
+        in ``residuals`` through the model and in ``extra_metrics``.
+        """
+        return net
+
     def extra_metrics(self, model: Any) -> dict[str, jax.Array]:
         """Problem-specific end-of-run metrics (e.g. error by time slice). Empty by default."""
         return {}

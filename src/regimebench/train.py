@@ -156,7 +156,8 @@ class Trainer:
     def _make_model(self, key):
         in_size, out_size = self.task.model_io
         arch = self.solver.architecture
-        return architectures.get(arch.kind)(in_size, out_size, key=key, **arch.options)
+        net = architectures.get(arch.kind)(in_size, out_size, key=key, **arch.options)
+        return self.task.build_model(net)
 
     def _cast(self, tree):
         return jax.tree.map(lambda x: x.astype(self.dtype) if eqx.is_inexact_array(x) else x, tree)
@@ -231,7 +232,7 @@ class Trainer:
             (loss, (terms, res)), grads = jax.value_and_grad(loss_fn, has_aux=True)(s.params)
             updates, opt_state = tx.update(grads, s.opt_state, s.params)
             params = optax.apply_updates(s.params, updates)
-            ctx = WeightingContext(res, gstep, self._term_grads_fn(s.params, s.batch))
+            ctx = WeightingContext(res, s.batch, gstep, self._term_grads_fn(s.params, s.batch))
             weight_state = self.weighting.update(s.weight_state, ctx)
             key, k_s = jax.random.split(jax.random.wrap_key_data(s.key))
             batch = self.sampler.update(

@@ -22,13 +22,15 @@ __all__ = ["Weighting", "WeightingContext", "weightings", "Fixed"]
 class WeightingContext(eqx.Module):
     """What a weighting may look at when it updates.
 
-    ``residuals`` maps term → per-point residuals at the current parameters; ``term_grads()``
+    ``residuals`` maps term → per-point residuals at the current parameters; ``batch`` holds
+    the points they were evaluated at (term → ``(n, d)``); ``term_grads()``
     returns term → gradient pytree of that term's *unweighted* mean-square loss (costly: one
     reverse pass per term); ``step`` is the global optimizer step (the same for all seeds, so a
     ``lax.cond`` on it stays a real branch under vmap).
     """
 
     residuals: Mapping[str, jax.Array]
+    batch: Mapping[str, jax.Array]
     step: jax.Array
     term_grads: Callable[[], dict] = eqx.field(static=True)
 
