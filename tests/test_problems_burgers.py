@@ -106,7 +106,7 @@ def test_evaluation_grid_matches_exact_solution(task):
 
 
 def test_samplers_put_points_where_the_terms_live(task):
-    b = task.sample(jax.random.key(0), {"pde": 300, "ic": 50, "bc": 200})
+    b = eqx.filter_jit(task.sample)(jax.random.key(0), {"pde": 300, "ic": 50, "bc": 200})
     assert b["pde"].shape == (300, 2) and b["ic"].shape == (50, 2) and b["bc"].shape == (200, 2)
     assert np.all(np.asarray(b["ic"][:, 0]) == 0.0)
     x_bc = np.asarray(b["bc"][:, 1])
