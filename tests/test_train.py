@@ -87,3 +87,11 @@ def test_padded_groups_keep_seed_results(task):
     res = train(task, solver, 10, SIZES, [5, 6, 7], n_log=2, seed_layout=2)
     assert [s.seed for s in res.seeds] == [5, 6, 7]
     assert res.layout["groups"] == 2
+
+
+def test_float32_entry_with_resampling(task):
+    # Tasks sample in float64 (x64 is on); a float32 entry's fresh points must be cast to float32
+    # inside the lax.cond of the resampler, or the two branches disagree.
+    solver = tiny_solver(dtype="float32", sampling={"kind": "resampled", "every": 2})
+    res = train(task, solver, 8, SIZES, [0], n_log=2)
+    assert res.seeds[0].status == "ok" and res.seeds[0].evals == 8

@@ -190,7 +190,9 @@ def run(
         planned = plan(request)
     except BenchError as e:
         _fail(str(e))
-    command += ["--task", planned.task, "--solver", planned.solver.name,
+    # A solver given as a path is recorded as that path: the command must rerun as printed.
+    solver_arg = solver if solver and Path(solver).exists() else planned.solver.name
+    command += ["--task", planned.task, "--solver", solver_arg,
                 "--seeds", str(seeds), "--budget", request.budget]
     if seed_start:
         command += ["--seed-start", str(seed_start)]
@@ -366,6 +368,7 @@ def _arity(fn) -> int:
 # --------------------------------------------------------------------------------------- main
 # Feature commands live in their own modules (one job each) and register on ``app`` on import.
 # from . import cli_<feature>  # noqa: E402,F401   <- one line per feature module
+from . import cli_leaderboard  # noqa: E402,F401
 
 
 def main() -> None:

@@ -267,7 +267,7 @@ class ProblemSpec:
         """Canonical parameters with ``overrides`` (e.g. a difficulty value) applied."""
         params = dict(self.params)
         for k, v in (overrides or {}).items():
-            if k not in params and k != self.task_info(task).data.name:
+            if k not in params:
                 raise ProblemError(
                     f"Problem {self.name!r} has no parameter {k!r}."
                     + did_you_mean(k, list(params))

@@ -83,11 +83,6 @@ class RunSpec:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    @property
-    def variant(self) -> str:
-        """Folder for non-canonical parameters or sizes (regime-map cells); empty if canonical."""
-        return ""
-
 
 def _slug(value: Any) -> str:
     text = f"{value:g}" if isinstance(value, float) else str(value)

@@ -1,16 +1,14 @@
 """Shared fixtures for the reference-generator tests.
 
-The references are built through :func:`regimebench.reference.cached_reference` into a cache
-directory private to the test session, not the user's cache:
+References are built through :func:`regimebench.reference.cached_reference` into the session's
+reference cache, which ``tests/conftest.py`` points at a fresh temporary folder (unless
+``REGIMEBENCH_CACHE`` is set, as ``.ci/run`` does, to one folder for the whole run):
 
-* the tests are about the generators, so they must run ``build`` itself — an entry left in the
-  user cache by an earlier version of a generator (same ``GENERATOR_VERSION``, changed code)
-  would otherwise hide a regression;
-* a test run must not write into the user's cache.
-
-Each reference is still built only once per session (the cache is shared by all tests), and the
-round trip through the ``.npz`` file is exercised on the way. The environment variable is set only
-around the ``cached_reference`` call, so tests elsewhere in the suite never see it.
+* the tests are about the generators, so each session runs ``build`` itself — an entry left in
+  the user's cache by an earlier version of a generator cannot hide a regression;
+* a test run does not write into the user's cache;
+* the problem tests (smoke training runs) load the same cache entries, so each reference is built
+  once per session, and the round trip through the ``.npz`` file is exercised on the way.
 """
 
 from __future__ import annotations
@@ -29,18 +27,11 @@ PROBLEM_VERSION = 1
 
 
 @pytest.fixture(scope="session")
-def reference_cache_dir(tmp_path_factory: pytest.TempPathFactory):
-    return tmp_path_factory.mktemp("regimebench-cache")
-
-
-@pytest.fixture(scope="session")
-def get_reference(reference_cache_dir) -> Callable[[str, Mapping[str, Any]], CachedReference]:
+def get_reference() -> Callable[[str, Mapping[str, Any]], CachedReference]:
     """``get_reference(problem, params)``: the cached reference, built at most once a session."""
 
     def get(problem: str, params: Mapping[str, Any]) -> CachedReference:
         module = load_problem_module(problem, "reference")
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("REGIMEBENCH_CACHE", str(reference_cache_dir))
-            return cached_reference(problem, PROBLEM_VERSION, params, module)
+        return cached_reference(problem, PROBLEM_VERSION, params, module)
 
     return get

@@ -30,6 +30,11 @@ class Sampler(eqx.Module):
 samplers: Registry[Callable[..., Sampler]] = Registry("sampler")
 
 
+def _like(new, old):
+    """``new`` cast to the dtypes of ``old``: tasks sample in float64, entries may train in float32."""
+    return jax.tree.map(lambda a, b: a.astype(b.dtype), new, old)
+
+
 class FixedSampler(Sampler):
     pass
 
@@ -42,7 +47,7 @@ class Resampled(Sampler):
     def update(self, task, batch, key, step, sizes, residual_fn=None):
         return jax.lax.cond(
             (step + 1) % self.every == 0,
-            lambda: task.sample(key, sizes),
+            lambda: _like(task.sample(key, sizes), batch),
             lambda: batch,
         )
 

@@ -1,0 +1,231 @@
+"""The leaderboard without a browser: statistics, escaping, failures, catalogue coverage, CLI.
+
+Fixture records under ``tests/data/runs`` are real smoke runs (see its README); records with
+other shapes are written into temporary folders here. Runs in a few seconds (no training).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from regimebench.leaderboard import build_site, load_runs
+from regimebench.leaderboard.aggregate import (
+    aggregate,
+    bootstrap_median_ci,
+    quantile,
+    wilson,
+)
+from regimebench.leaderboard.load import Loaded
+from regimebench.problem import list_problems, load_problem
+
+FIXTURES = Path(__file__).parent / "data" / "runs"
+XSS = "<script>alert(1)</script>"
+SIX = ["active-turbulence", "allen-cahn", "burgers", "darcy", "helmholtz", "lid-driven-cavity"]
+
+
+def _fixture(solver: str) -> dict:
+    path = next(FIXTURES.glob(f"helmholtz@v1/forward/{solver}@*/smoke/seed-0.json"))
+    return json.loads(path.read_text())
+
+
+def _synthetic(seed: int, rel_l2: float | None, status: str = "ok", curve=None) -> Loaded:
+    rec = copy.deepcopy(_fixture("pinn-mlp-adam-lbfgs"))
+    rec["spec"]["seed"] = seed
+    rec["status"] = status
+    rec["failure"] = None if status == "ok" else "non_finite"
+    rec["metrics"]["rel_l2"] = rel_l2
+    rec["labels"]["failure_modes"] = [] if status == "ok" else ["non_finite"]
+    rec["curves"] = {"evals": [0, 10, 20], "rel_l2": curve or [1.0, 1.0, 1.0]}
+    rec["timing"] = {"seed_wall_s": 2.0, "seed_steps_per_s": 10.0}
+    return Loaded(rec, f"seed-{seed}.json")
+
+
+# ----------------------------------------------------------------------------------- statistics
+def test_quantile_with_infinities_matches_numpy_on_finite_values():
+    x = np.sort(np.random.default_rng(0).normal(size=7))
+    for p in (0.0, 0.25, 0.5, 0.75, 1.0):
+        assert quantile(x, p) == pytest.approx(np.quantile(x, p))
+    assert quantile(np.array([1.0, 2.0, math.inf]), 0.5) == 2.0
+    assert quantile(np.array([1.0, 2.0, math.inf]), 0.75) == math.inf
+    assert quantile(np.array([1.0, math.inf, math.inf]), 0.75) == math.inf  # numpy gives nan
+
+
+def test_wilson_interval_known_values():
+    # k = 0: upper bound z²/(n + z²); k = n: the mirror image.
+    lo, hi = wilson(0, 5)
+    assert lo == 0 and hi == pytest.approx(1.959964 ** 2 / (5 + 1.959964 ** 2), rel=1e-6)
+    lo, hi = wilson(5, 5)
+    assert hi == 1 and lo == pytest.approx(1 - 0.4345, abs=1e-4)
+    lo, hi = wilson(3, 10)
+    assert lo == pytest.approx(0.1078, abs=1e-4) and hi == pytest.approx(0.6032, abs=1e-4)
+
+
+def test_bootstrap_is_deterministic_and_brackets_the_median():
+    x = [-3.0, -2.5, -2.0, -1.0, math.inf]
+    a, b = bootstrap_median_ci(x), bootstrap_median_ci(x)
+    assert a == b
+    assert a[0] <= -2.0 <= a[1]
+    assert a[1] == math.inf  # a failed seed can be the median of a resample
+
+
+def test_failed_seeds_count_as_infinite_error_and_are_never_dropped():
+    target = load_problem("helmholtz").tasks["forward"].thresholds.target  # 1e-2
+    loaded = [_synthetic(0, 1e-3, curve=[1.0, 5e-3, 1e-3]), _synthetic(1, 1e-1),
+              _synthetic(2, None, status="failed")]
+    (g,) = aggregate(loaded, {"helmholtz": load_problem("helmholtz")})
+    assert g.n == 3 and g.failed == 1
+    assert g.median == pytest.approx(-1.0)  # the worse finite seed: the failure pushed it up
+    assert g.q75 == math.inf
+    assert g.successes == 1 and g.target == target
+    assert g.failure_modes == {"non_finite": 1}
+    assert g.reached == 1 and g.evals_to_target == math.inf  # 1 of 3 reached: median is never
+    assert g.seeds[0].evals_to_target == 10 and g.seeds[0].seconds_to_target == pytest.approx(1.0)
+    assert g.device_seconds == pytest.approx(6.0)
+    assert g.devices == ["cpu"]
+
+
+# ----------------------------------------------------------------------------------- site
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("runs")
+    shutil.copytree(FIXTURES, runs, dirs_exist_ok=True)
+    evil = copy.deepcopy(_fixture("pinn-mlp-adam-lbfgs"))
+    evil["spec"]["solver"] = XSS
+    evil["spec"]["config_hash"] = XSS
+    evil["provenance"]["command"] = f"bench run --solver '{XSS}'"
+    (runs / "evil.json").write_text(json.dumps(evil))
+    (runs / "corrupt.json").write_text('{"schema_version": 1, "spec": ')
+    (runs / "notarecord.json").write_text('{"hello": 1}')
+    out = tmp_path_factory.mktemp("site") / "_site"
+    report = build_site(runs, out)
+    return out, report
+
+
+def _pages(site: Path):
+    return {p.relative_to(site).as_posix(): p.read_text() for p in site.rglob("*.html")}
+
+
+def test_corrupt_records_are_skipped_with_a_warning(built):
+    _, report = built
+    assert report.records == 10
+    assert len(report.warnings) == 2
+    assert any("corrupt.json" in w for w in report.warnings)
+    assert any("notarecord.json" in w for w in report.warnings)
+
+
+def test_script_names_render_as_text(built):
+    site, _ = built
+    pages = _pages(site)
+    assert not any(XSS in html for html in pages.values())
+    assert any("&lt;script&gt;alert(1)&lt;/script&gt;" in html for html in pages.values())
+    # Generated file names never carry the raw field.
+    assert all("<" not in p.as_posix() for p in site.rglob("*"))
+
+
+def test_nan_seeds_show_as_failures_not_blanks(built):
+    site, _ = built
+    (run,) = [h for p, h in _pages(site).items() if p.startswith("runs/") and "lb-nan" in p]
+    assert "3 of 3 seeds failed" in run
+    assert run.count("failed (∞)") >= 4  # the median and each seed
+    assert "non_finite" in run
+    index = (site / "index.html").read_text()
+    lbnan = re.search(r'<a href="runs/[^"]*lb-nan[^"]*" class="fail">([^<]*)</a>', index)
+    assert lbnan and lbnan.group(1) == "failed (∞)"
+
+
+def test_every_catalogue_problem_appears(built):
+    site, _ = built
+    index = (site / "index.html").read_text()
+    for name in list_problems():
+        assert f">{name}</a>" in index
+        assert (site / "problems" / f"{name}.html").is_file()
+
+
+def test_all_six_problems_appear_and_empty_ones_say_no_runs(tmp_path, monkeypatch):
+    # A catalogue with the six v1 problems (only their problem.toml); records exist for one.
+    root = tmp_path / "catalogue"
+    (root / "solvers").mkdir(parents=True)
+    toml = (Path(load_problem("helmholtz").folder) / "problem.toml").read_text()
+    for name in SIX:
+        (root / "problems" / name).mkdir(parents=True)
+        (root / "problems" / name / "problem.toml").write_text(
+            re.sub(r'(?m)^name = ".*"$', f'name = "{name}"', toml))
+    monkeypatch.setenv("REGIMEBENCH_ROOT", str(root))
+    site = tmp_path / "_site"
+    build_site(FIXTURES, site)
+    index = (site / "index.html").read_text()
+    for name in SIX:
+        assert f">{name}</a>" in index
+    assert index.count("no runs yet") >= 5
+    assert "no runs yet" in (site / "problems" / "darcy.html").read_text()
+
+
+def test_every_number_links_to_its_source(built):
+    site, _ = built
+    for path, html in _pages(site).items():
+        if not (path.startswith("problems/") or path.startswith("runs/")):
+            continue
+        for cell in re.findall(r'<td class="num[^"]*"[^>]*>(.*?)</td>', html, re.S):
+            if re.search(r"\d", re.sub(r"<[^>]+>", "", cell)):
+                assert "<a href=" in cell, f"{path}: unlinked number {cell!r}"
+    # Run pages link each seed to its raw record, which exists in the site.
+    run = next(site.glob("runs/*lb-nan*.html"))
+    for href in set(re.findall(r'href="(\.\./records/[^"]+)"', run.read_text())):
+        assert (run.parent / href).resolve().is_file()
+
+
+def test_tier_and_device_beside_numbers(built):
+    site, _ = built
+    problem = (site / "problems" / "helmholtz.html").read_text()
+    rows = re.findall(r"<tr>.*?</tr>", problem.split("<tbody>")[1].split("</tbody>")[0], re.S)
+    assert rows and all("tier-smoke" in r and "cpu" in r for r in rows)
+
+
+def test_chart_specs_are_offline_and_log_scaled(built):
+    site, _ = built
+    html = (site / "problems" / "helmholtz.html").read_text()
+    specs = [json.loads(s) for s in
+             re.findall(r'<script type="application/json" id="[^"]+">(.*?)</script>', html, re.S)]
+    pareto = next(s for s in specs if "device-seconds" in json.dumps(s.get("title")))
+    point = pareto["layer"][1]["encoding"]
+    assert point["x"]["scale"]["type"] == "log" and point["y"]["scale"]["type"] == "log"
+    assert all("url" not in s.get("data", {}) for s in specs)  # data is inline
+    assert all(r["rel_l2"] > 0 and math.isfinite(r["rel_l2"]) for r in pareto["data"]["values"])
+    for page in site.rglob("*.html"):
+        assert not re.search(r'(src|href)="(https?:)?//(?!github|arxiv)', page.read_text())
+
+
+def test_cli_build_and_bad_out(tmp_path):
+    bench = [sys.executable, "-m", "regimebench", "leaderboard", "build"]
+    out = tmp_path / "site"
+    ok = subprocess.run([*bench, "--runs", str(FIXTURES), "--out", str(out)],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert (out / "index.html").is_file() and (out / "static/vendor/vega-bundle.js").is_file()
+    # Rebuilding over a previous site is fine; over a foreign folder it is refused, untouched.
+    again = subprocess.run([*bench, "--runs", str(FIXTURES), "--out", str(out)],
+                           capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("x")
+    bad = subprocess.run([*bench, "--runs", str(FIXTURES), "--out", str(foreign)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+    assert (foreign / "keep.txt").read_text() == "x"
+
+
+def test_load_runs_of_missing_folder_is_empty_not_an_error(tmp_path):
+    loaded, warnings = load_runs(tmp_path / "nope")
+    assert loaded == [] and len(warnings) == 1
