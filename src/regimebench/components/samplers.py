@@ -40,9 +40,12 @@ class Resampled(Sampler):
     every: int = eqx.field(static=True)
 
     def update(self, task, batch, key, step, sizes, residual_fn=None):
+        # The task samples in float64; the batch is in the entry's dtype, and cond's branches
+        # must agree, so a fresh draw takes the batch's dtypes.
         return jax.lax.cond(
             (step + 1) % self.every == 0,
-            lambda: task.sample(key, sizes),
+            lambda: jax.tree.map(lambda new, old: new.astype(old.dtype),
+                                 task.sample(key, sizes), batch),
             lambda: batch,
         )
 
