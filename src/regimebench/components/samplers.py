@@ -42,7 +42,9 @@ class Resampled(Sampler):
     def update(self, task, batch, key, step, sizes, residual_fn=None):
         return jax.lax.cond(
             (step + 1) % self.every == 0,
-            lambda: task.sample(key, sizes),
+            # the task samples in its default dtype; keep the entry's (float32 entries crashed)
+            lambda: jax.tree.map(lambda new, old: new.astype(old.dtype),
+                                 task.sample(key, sizes), batch),
             lambda: batch,
         )
 
