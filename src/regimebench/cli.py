@@ -386,7 +386,7 @@ def _arity(fn) -> int:
 # --------------------------------------------------------------------------------------- main
 # Feature commands live in their own modules (one job each) and register on ``app`` on import.
 # from . import cli_<feature>  # noqa: E402,F401   <- one line per feature module
-from . import cli_exec, cli_leaderboard  # noqa: E402,F401
+from . import cli_exec, cli_leaderboard, cli_regimes  # noqa: E402,F401
 
 
 def main() -> None:

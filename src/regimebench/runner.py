@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .budget import tier_evals
-from .labels import label_record
+from .labels import label_record, landscape_family
 from .problem import ProblemError, load_problem
 from .record import RecordError, RunSpec, provenance, read_record, record_path, write_record
 from .solver import SolverSpecError, load_solver, load_solver_file
@@ -56,6 +56,14 @@ class RunRequest:
     n_log: int = 100
     command: list[str] | None = None
     evals: int | None = None  # explicit budget in gradient evaluations (overrides the tier's)
+    # "auto": regimebench.diagnostics.default_for_tier(budget) (off at smoke); None: off; or a
+    # DiagnosticsConfig. Not part of the run's identity (it does not change training).
+    diagnostics: Any = "auto"
+
+    def diagnostics_config(self):
+        from .diagnostics import default_for_tier
+
+        return default_for_tier(self.budget) if self.diagnostics == "auto" else self.diagnostics
 
 
 @dataclass
@@ -214,14 +222,24 @@ def execute(planned: Planned, *, progress: Callable[[int, int], None] | None = N
 
         train_fn = train_fn or train
         seeds = [planned.specs[i].seed for i in todo]
+        diag = planned.request.diagnostics_config()
+        extra = {"diagnostics": diag} if diag is not None else {}
         try:
             task = planned.problem.make_task(planned.task, planned.params, planned.sizes)
             reference = _reference_provenance(planned)
             result = train_fn(task, planned.solver, planned.evals, planned.sizes, seeds,
                               n_log=planned.request.n_log,
-                              seed_layout=planned.request.seed_layout, progress=progress)
+                              seed_layout=planned.request.seed_layout, progress=progress,
+                              **extra)
             records = {i: _record(planned, planned.specs[i], sr, result, reference)
                        for i, sr in zip(todo, result.seeds)}
+            # Landscape labels are relative to a family of runs: here, this run's seeds
+            # (`bench relabel` widens it to every cell of the same entry and budget).
+            family = landscape_family(records.values())
+            if family is not None:
+                thresholds = planned.problem.task_info(planned.task).thresholds
+                for rec in records.values():
+                    rec["labels"] = label_record(rec, thresholds, family)
         except MemoryError:
             records = {i: _crashed(planned, planned.specs[i], traceback.format_exc(), "out_of_memory")
                        for i in todo}
