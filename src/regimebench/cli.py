@@ -176,6 +176,9 @@ def run(
     wandb_mode: Annotated[str | None, typer.Option(
         help="offline (default; no login), online, disabled; default $WANDB_MODE or offline")
     ] = None,
+    diagnostics: Annotated[str, typer.Option(
+        help="auto (the tier's default), off, snr (training curves only), or full "
+             "(adds Hessian, mode connectivity, CKA and loss slices)")] = "auto",
 ) -> None:
     """Train one (problem, solver) pair across seeds and write one record per seed."""
     if seeds < 1:
@@ -192,11 +195,13 @@ def run(
     except TrackingError as e:
         _fail(str(e))
 
+    from .cli_regimes import _diagnostics
+
     command = ["bench", "run", "--problem", problem]
     request = RunRequest(problem=problem, task=task, solver=solver,
                          seeds=list(range(seed_start, seed_start + seeds)),
                          budget=budget or default_tier(), out=out, force=force,
-                         seed_layout=seed_layout)
+                         seed_layout=seed_layout, diagnostics=_diagnostics(diagnostics))
     try:
         planned = plan(request)
     except BenchError as e:
@@ -207,6 +212,8 @@ def run(
                 "--seeds", str(seeds), "--budget", request.budget]
     if seed_start:
         command += ["--seed-start", str(seed_start)]
+    if diagnostics != "auto":
+        command += ["--diagnostics", diagnostics]
     request.command = command
     todo = planned.todo
     try:

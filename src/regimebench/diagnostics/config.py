@@ -59,5 +59,16 @@ class DiagnosticsConfig:
 
 
 def default_for_tier(tier: str) -> DiagnosticsConfig | None:
-    """The suite's default: everything off at ``smoke``, the defaults above otherwise."""
-    return None if tier == "smoke" else DiagnosticsConfig()
+    """The suite's default per budget tier.
+
+    ``smoke``: everything off (tests and CI). ``cpu``: the training-time probes only (SNR and
+    gradient-norm curves, a few per cent of training time), because the end-of-run landscape
+    probes compile and run Hessian, Bézier and slice programs that cost as much as a short
+    ``cpu`` run on a laptop; ask for them with ``--diagnostics full``. ``standard``/``long``:
+    everything.
+    """
+    if tier == "smoke":
+        return None
+    if tier == "cpu":
+        return DiagnosticsConfig(landscape=False)
+    return DiagnosticsConfig()
