@@ -29,8 +29,12 @@ PROBLEM_VERSION = 1
 
 
 @pytest.fixture(scope="session")
-def reference_cache_dir(tmp_path_factory: pytest.TempPathFactory):
-    return tmp_path_factory.mktemp("regimebench-cache")
+def reference_cache_dir():
+    # the session's cache (tests/conftest.py sets REGIMEBENCH_CACHE to a fresh folder unless the
+    # caller set one), so the problem tests reuse the references these tests build
+    import os
+
+    return os.environ["REGIMEBENCH_CACHE"]
 
 
 @pytest.fixture(scope="session")
