@@ -40,11 +40,11 @@ class Resampled(Sampler):
     every: int = eqx.field(static=True)
 
     def update(self, task, batch, key, step, sizes, residual_fn=None):
-        return jax.lax.cond(
-            (step + 1) % self.every == 0,
-            lambda: task.sample(key, sizes),
-            lambda: batch,
-        )
+        def fresh():
+            # the trainer cast the first batch to the entry's dtype; keep the same types here
+            return jax.tree.map(lambda n, o: n.astype(o.dtype), task.sample(key, sizes), batch)
+
+        return jax.lax.cond((step + 1) % self.every == 0, fresh, lambda: batch)
 
 
 @samplers.register("fixed")
