@@ -114,8 +114,15 @@ def plan(request: RunRequest) -> Planned:
         raise BenchError(f"seeds must be non-negative integers, got {seeds}")
     try:
         evals = request.evals or tier_evals(request.budget, problem.budgets)
-        params = problem.resolve_params(info.name, request.overrides)
-        sizes = problem.sizes(info.name, request.budget, request.data)
+        # The data axis names either a sampled term (collocation/sample count, set in sizes) or a
+        # problem parameter (e.g. an operator task's number of training pairs, which defines
+        # the dataset and hence the reference): the latter is applied as a parameter override.
+        overrides = dict(request.overrides)
+        data_is_param = info.data.name in problem.params
+        if request.data is not None and data_is_param:
+            overrides[info.data.name] = int(request.data)
+        params = problem.resolve_params(info.name, overrides)
+        sizes = problem.sizes(info.name, request.budget, None if data_is_param else request.data)
     except (ValueError, ProblemError) as e:
         raise BenchError(str(e)) from None
     cell = dict(request.overrides)
@@ -261,7 +268,12 @@ def execute(planned: Planned, *, progress: Callable[[int, int], None] | None = N
 def _reference_provenance(planned: Planned) -> dict | None:
     module = planned.problem.module
     if hasattr(module, "reference"):
-        return module.reference(planned.params).provenance()
+        # problems whose tasks have different references (darcy) take the task as a keyword
+        import inspect
+
+        kwargs = ({"task": planned.task}
+                  if "task" in inspect.signature(module.reference).parameters else {})
+        return module.reference(planned.params, **kwargs).provenance()
     return None
 
 
