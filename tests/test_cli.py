@@ -79,7 +79,7 @@ def test_show_and_validate_record(smoke_run):
 def test_validate_solver_entry():
     from regimebench._catalogue import solvers_dir
 
-    r = bench("validate", str(solvers_dir() / "pinn-mlp-adam"))
+    r = bench("validate", str(solvers_dir() / "pinn-mlp-adam"), "--no-smoke")  # smoke: own test
     assert r.returncode == 0, r.stderr
     assert "ok: pinn-mlp-adam" in r.stdout
 

@@ -171,6 +171,14 @@ def run(
     seed_layout: Annotated[str, typer.Option(
         help="auto, vmap, sequential, or a group size")] = "auto",
     platform: Annotated[str | None, typer.Option(help="cpu or gpu (default: JAX's)")] = None,
+    wandb: Annotated[bool, typer.Option(
+        "--wandb", help="mirror new records (curves, summaries) to Weights & Biases")] = False,
+    wandb_mode: Annotated[str | None, typer.Option(
+        help="offline (default; no login), online, disabled; default $WANDB_MODE or offline")
+    ] = None,
+    diagnostics: Annotated[str, typer.Option(
+        help="auto (the tier's default), off, snr (training curves only), or full "
+             "(adds Hessian, mode connectivity, CKA and loss slices)")] = "auto",
 ) -> None:
     """Train one (problem, solver) pair across seeds and write one record per seed."""
     if seeds < 1:
@@ -180,12 +188,20 @@ def run(
     _setup(platform)
     from .budget import default_tier
     from .runner import BenchError, RunRequest, check_writable, execute, plan
+    from .tracking import TrackingError, make_tracker
+
+    try:  # before training: a missing wandb or login must not cost a run
+        tracker = make_tracker("wandb" if wandb else "off", out=out, mode=wandb_mode)
+    except TrackingError as e:
+        _fail(str(e))
+
+    from .cli_regimes import _diagnostics
 
     command = ["bench", "run", "--problem", problem]
     request = RunRequest(problem=problem, task=task, solver=solver,
                          seeds=list(range(seed_start, seed_start + seeds)),
                          budget=budget or default_tier(), out=out, force=force,
-                         seed_layout=seed_layout)
+                         seed_layout=seed_layout, diagnostics=_diagnostics(diagnostics))
     try:
         planned = plan(request)
     except BenchError as e:
@@ -196,6 +212,8 @@ def run(
                 "--seeds", str(seeds), "--budget", request.budget]
     if seed_start:
         command += ["--seed-start", str(seed_start)]
+    if diagnostics != "auto":
+        command += ["--diagnostics", diagnostics]
     request.command = command
     todo = planned.todo
     try:
@@ -229,6 +247,11 @@ def run(
         _fail("interrupted; finished records are kept, rerun the same command to resume", 130)
     print_results(records, " ".join(command))
     console.print(f"{len(records)} record(s) in {out} ({time.perf_counter() - t0:.1f} s)")
+    for i in todo:  # mirror only what this command trained
+        where = tracker.mirror(records[i])
+        if where:
+            err_console.print(f"wandb: seed {records[i]['spec']['seed']} mirrored to {where}",
+                              highlight=False)
 
 
 # --------------------------------------------------------------------------------------- validate
@@ -236,10 +259,12 @@ def run(
 def validate(
     path: Annotated[Path, typer.Argument(help="solver folder, solver.toml, or a record .json")],
     smoke: Annotated[bool, typer.Option(
-        help="also train at the smoke tier on every declared problem and task")] = False,
+        "--smoke/--no-smoke",
+        help="train at the smoke tier on every declared problem and task, on CPU (what CI "
+             "runs); --no-smoke checks only the schema and the component names")] = True,
     out: Annotated[Path | None, typer.Option(help="where smoke records go (temp dir)")] = None,
 ) -> None:
-    """Check a solver entry (schema, registries, optional smoke runs) or a run record."""
+    """Check a solver entry (schema, registries, smoke runs) or a run record, as CI does."""
     if path.suffix == ".json":
         from .record import RecordError, read_record
 
@@ -368,7 +393,7 @@ def _arity(fn) -> int:
 # --------------------------------------------------------------------------------------- main
 # Feature commands live in their own modules (one job each) and register on ``app`` on import.
 # from . import cli_<feature>  # noqa: E402,F401   <- one line per feature module
-from . import cli_leaderboard  # noqa: E402,F401
+from . import cli_exec, cli_leaderboard, cli_regimes  # noqa: E402,F401
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
-"""Labels of a run record: training regime and failure modes, as pure functions.
+"""Labels of a run record: training regime, training phases and failure modes, as pure functions.
 
-Labels are computed from a record's metrics and curves and the problem's
+Labels are computed from a record's metrics, curves and diagnostics and the problem's
 :class:`~regimebench.problem.Thresholds`, never from live training state, so ``bench relabel``
-can recompute them offline when thresholds change. Definitions (also in ``docs/regimes.md``):
+can recompute them offline when thresholds (or these rules) change. The written definitions,
+with their sources, are in ``docs/regimes.md``; the constants below are the rules' parameters.
 
 Regime (Wang et al. 2026, multi-regime SciML; thresholds per problem and task):
     ``I``   Well-Trained  — normalised training loss < T_train and test rel. L2 < T_test;
@@ -14,23 +15,43 @@ The *normalised* training loss is the unweighted loss at the end divided by its 
 initialisation, which makes one threshold meaningful across entries and difficulty values.
 Stability: the fraction of the 9 threshold pairs (T_train, T_test) × {0.8, 1, 1.2} that give the
 same label.
+
+Training phases (Anagnostopoulos et al. 2024) from the gradient-SNR curve: see
+:func:`training_phases`. Failure modes: one rule per name in :data:`FAILURE_MODES` (a registry:
+adding a mode is one decorated function).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["regime", "regime_stability", "label_record", "FAILURE_MODES"]
+import numpy as np
 
-FAILURE_MODES: dict[str, str] = {
-    "non_finite": "the loss or parameters became NaN/inf; the seed was frozen at that step",
-    "crashed": "training raised an exception or ran out of memory; the traceback is recorded",
-}
+__all__ = ["regime", "regime_stability", "label_record", "training_phases", "landscape_family",
+           "Family", "FAILURE_MODES", "failure_modes"]
+
+# Rule parameters (documented in docs/regimes.md).
+DIVERGED_GROWTH = 10.0  # final loss > 10 × initial loss ...
+DIVERGED_FROM_MIN = 1e3  # ... or > 1000 × the lowest logged loss
+STAGNATION_GAIN = 0.9  # last half of training lowers the loss by less than 10 %
+TRIVIAL_NORM = 0.1  # ‖u_θ‖ / ‖u‖ below this ...
+TRIVIAL_ERROR = 0.9  # ... with rel. L2 at least this
+IMBALANCE_RATIO = 1e-2  # min/max per-term gradient norm below this over the last half
+CONSTRAINT_RMS = 0.1  # RMS boundary/initial residual above 10 % of the reference RMS
+CAUSALITY_GROWTH = 10.0  # error in the last quarter of t ≥ 10 × error in the first quarter
+SPECTRAL_HIGH_FRAC = 0.5  # most of the error above the reference's median wavenumber
+FAMILY_MIN = 4  # records with a Hessian eigenvalue needed for family quantiles
+SNR_SMOOTH = 5  # centred moving average of log10 SNR (log points)
+SNR_DROP = 1.0  # decades below the early maximum: end of fitting
+SNR_JUMP = 0.5  # decades of rise over SNR_SMOOTH log points: total diffusion
+SNR_EARLY = 0.2  # fraction of the log points that counts as "early"
 
 
+# ------------------------------------------------------------------------------------ regime
 def regime(normalized_loss: float | None, test_error: float | None, t_train: float,
            t_test: float) -> str:
     """Regime label from the normalised training loss and the test rel. L2."""
@@ -53,23 +74,256 @@ def regime_stability(normalized_loss, test_error, t_train: float, t_test: float)
     return same / 9
 
 
-def label_record(record: Mapping[str, Any], thresholds) -> dict[str, Any]:
-    """All labels of one record (``thresholds``: the task's :class:`Thresholds`)."""
+# ------------------------------------------------------------------------------------ phases
+def _finite_series(xs: Sequence | None, ys: Sequence | None) -> tuple[np.ndarray, np.ndarray]:
+    if not xs or not ys:
+        return np.zeros(0), np.zeros(0)
+    pairs = [(float(x), float(y)) for x, y in zip(xs, ys)
+             if x is not None and y is not None and math.isfinite(y) and y > 0]
+    if not pairs:
+        return np.zeros(0), np.zeros(0)
+    a = np.asarray(pairs)
+    return a[:, 0], a[:, 1]
+
+
+def training_phases(evals: Sequence | None, snr: Sequence | None) -> dict[str, Any]:
+    """Fitting → diffusion → total diffusion from the SNR curve, with the step of each change.
+
+    With ``s = log10 SNR`` smoothed by a centred moving average of ``SNR_SMOOTH`` points:
+
+    * end of fitting (start of diffusion): the first log point where ``s`` drops more than
+      ``SNR_DROP`` decades below its maximum over the early ``SNR_EARLY`` fraction of the run;
+    * start of total diffusion: after the end of fitting, the window of ``SNR_SMOOTH`` log points
+      with the largest rise of ``s``, if that rise exceeds ``SNR_JUMP`` decades and ``s`` stays at
+      least half a jump above the window's start for the rest of the run; the step is the first
+      point of the window at which half the rise is reached.
+
+    Returns ``{"fitting_end", "total_diffusion_start", "final_phase", "total_diffusion"}`` (steps
+    in gradient evaluations; ``None`` where not reached; all ``None`` without an SNR curve).
+    """
+    x, y = _finite_series(evals, snr)
+    out = {"fitting_end": None, "total_diffusion_start": None, "final_phase": None,
+           "total_diffusion": None}
+    if len(y) < 2 * SNR_SMOOTH:
+        return out
+    s = np.log10(y)
+    k = SNR_SMOOTH
+    pad = np.pad(s, (k // 2, k - 1 - k // 2), mode="edge")
+    s = np.convolve(pad, np.ones(k) / k, mode="valid")
+    early = max(2, int(math.ceil(SNR_EARLY * len(s))))
+    s_max = s[:early].max()
+    below = np.nonzero(s < s_max - SNR_DROP)[0]
+    if len(below) == 0:
+        out.update(final_phase="fitting", total_diffusion=False)
+        return out
+    i_fit = int(below[0])
+    out["fitting_end"] = int(x[i_fit])
+    best, best_i = 0.0, None
+    for i in range(i_fit, len(s) - k + 1):
+        rise = s[i + k - 1] - s[i]
+        if rise > best and np.all(s[i + k - 1:] >= s[i] + 0.5 * rise):
+            best, best_i = rise, i
+    if best_i is not None and best > SNR_JUMP:
+        j = best_i + int(np.argmax(s[best_i:best_i + k] >= s[best_i] + 0.5 * best))
+        out.update(total_diffusion_start=int(x[j]), final_phase="total_diffusion",
+                   total_diffusion=True)
+    else:
+        out.update(final_phase="diffusion", total_diffusion=False)
+    return out
+
+
+# ------------------------------------------------------------------------------------ family
+@dataclass(frozen=True)
+class Family:
+    """Landscape statistics of a family of runs (same problem, task, solver, budget): the 25th
+    and 75th percentiles of ln|λ_max| (Hessian top eigenvalue) over its records."""
+
+    q_lo: float
+    q_hi: float
+    size: int
+
+
+def _ln_lambda(record: Mapping[str, Any]) -> float | None:
+    lam = (record.get("diagnostics") or {}).get("hessian_lambda_max")
+    if lam is None or not math.isfinite(lam) or lam == 0:
+        return None
+    return math.log(abs(lam))
+
+
+def landscape_family(records: Iterable[Mapping[str, Any]]) -> Family | None:
+    """Quantiles of ln|λ_max| over ``records``; ``None`` with fewer than ``FAMILY_MIN`` values."""
+    vals = [v for v in (_ln_lambda(r) for r in records if r.get("status") == "ok")
+            if v is not None]
+    if len(vals) < FAMILY_MIN:
+        return None
+    q_lo, q_hi = np.percentile(vals, [25, 75])
+    return Family(float(q_lo), float(q_hi), len(vals))
+
+
+# ------------------------------------------------------------------------------------ failures
+@dataclass(frozen=True)
+class Context:
+    """What a failure rule may look at."""
+
+    record: Mapping[str, Any]
+    thresholds: Any
+    regime: str
+    family: Family | None
+
+    @property
+    def metrics(self) -> Mapping[str, Any]:
+        return self.record.get("metrics") or {}
+
+    @property
+    def curves(self) -> Mapping[str, Any]:
+        return self.record.get("curves") or {}
+
+    def metric(self, name: str) -> float | None:
+        v = self.metrics.get(name)
+        return float(v) if v is not None and math.isfinite(float(v)) else None
+
+
+Rule = Callable[[Context], bool]
+FAILURE_MODES: dict[str, str] = {}
+_RULES: dict[str, Rule] = {}
+
+
+def _mode(name: str, definition: str):
+    def register(fn: Rule) -> Rule:
+        FAILURE_MODES[name] = definition
+        _RULES[name] = fn
+        return fn
+
+    return register
+
+
+@_mode("crashed", "training raised an exception or ran out of memory; the traceback is recorded")
+def _crashed(c: Context) -> bool:
+    return c.record.get("status") == "crashed"
+
+
+@_mode("non_finite", "the loss or parameters became NaN/inf; the seed was frozen at that step")
+def _non_finite(c: Context) -> bool:
+    return c.record.get("failure") == "non_finite"
+
+
+@_mode("diverged", f"final unweighted loss > {DIVERGED_GROWTH:g}× its initial value, or > "
+                   f"{DIVERGED_FROM_MIN:g}× the lowest logged loss")
+def _diverged(c: Context) -> bool:
+    nl = c.metric("normalized_loss")
+    if nl is not None and nl > DIVERGED_GROWTH:
+        return True
+    _, loss = _finite_series(c.curves.get("evals"), c.curves.get("loss"))
+    final = c.metric("loss")
+    return bool(len(loss) and final is not None and final > DIVERGED_FROM_MIN * loss.min())
+
+
+@_mode("stagnated", "normalised loss ≥ T_train and the second half of training lowered the "
+                    f"loss by less than {100 * (1 - STAGNATION_GAIN):g} %")
+def _stagnated(c: Context) -> bool:
+    nl = c.metric("normalized_loss")
+    x, loss = _finite_series(c.curves.get("evals"), c.curves.get("loss"))
+    if nl is None or nl < c.thresholds.train_loss or len(loss) < 4:
+        return False
+    mid = x[0] + 0.5 * (x[-1] - x[0])
+    i = int(np.searchsorted(x, mid))
+    return bool(loss[i:].min() >= STAGNATION_GAIN * loss[i])
+
+
+@_mode("trivial_solution", f"‖u_θ‖/‖u‖ < {TRIVIAL_NORM:g} on the evaluation grid with rel. L2 "
+                           f"≥ {TRIVIAL_ERROR:g} (the network sits near zero)")
+def _trivial(c: Context) -> bool:
+    r, e = c.metric("pred_norm_ratio"), c.metric("rel_l2")
+    return r is not None and e is not None and r < TRIVIAL_NORM and e >= TRIVIAL_ERROR
+
+
+@_mode("loss_term_imbalance", "min/max of the per-term gradient norms (curve grad_ratio) below "
+                              f"{IMBALANCE_RATIO:g} at every logged point of the last half")
+def _imbalance(c: Context) -> bool:
+    x, ratio = _finite_series(c.curves.get("evals"), c.curves.get("grad_ratio"))
+    if len(ratio) < 2:
+        return False
+    late = ratio[x >= x[0] + 0.5 * (x[-1] - x[0])]
+    return bool(len(late) >= 1 and np.all(late < IMBALANCE_RATIO))
+
+
+def _constraint_terms(metrics: Mapping[str, Any]) -> list[str]:
+    return [k for k in metrics if k.startswith(("loss_bc", "loss_ic"))]
+
+
+@_mode("boundary_initial_violation", "a boundary or initial term (loss_bc*, loss_ic*) has RMS "
+                                     f"residual > {CONSTRAINT_RMS:g}× the reference's RMS")
+def _constraint(c: Context) -> bool:
+    scale = c.metric("target_rms")
+    if not scale:
+        return False
+    return any(c.metric(k) is not None and math.sqrt(c.metric(k)) > CONSTRAINT_RMS * scale
+               for k in _constraint_terms(c.metrics))
+
+
+@_mode("causality_violation", f"rel_l2_t_last ≥ {CAUSALITY_GROWTH:g}× rel_l2_t_first and "
+                              "rel_l2_t_last ≥ T_test (the error grows along t)")
+def _causality(c: Context) -> bool:
+    first, last = c.metric("rel_l2_t_first"), c.metric("rel_l2_t_last")
+    if first is None or last is None:
+        return False
+    return last >= c.thresholds.test_error and last >= CAUSALITY_GROWTH * first
+
+
+@_mode("spectral_bias", f"rel. L2 ≥ T_test and more than {SPECTRAL_HIGH_FRAC:g} of the error's "
+                        "energy lies above the reference's median spatial wavenumber")
+def _spectral(c: Context) -> bool:
+    frac, err = c.metric("spectral_err_high_frac"), c.metric("rel_l2")
+    if frac is None or err is None:
+        return False
+    return err >= c.thresholds.test_error and frac > SPECTRAL_HIGH_FRAC
+
+
+@_mode("deceptive_sharpness", "regime I and ln|λ_max| ≥ the 75th percentile of its family "
+                              "(sharp, yet it trained and generalises)")
+def _sharp(c: Context) -> bool:
+    v = _ln_lambda(c.record)
+    return c.family is not None and v is not None and c.regime == "I" and v >= c.family.q_hi
+
+
+@_mode("deceptive_flatness", "regime II and ln|λ_max| ≤ the 25th percentile of its family "
+                             "(flat, yet stuck at a high loss)")
+def _flat(c: Context) -> bool:
+    v = _ln_lambda(c.record)
+    return c.family is not None and v is not None and c.regime == "II" and v <= c.family.q_lo
+
+
+def failure_modes(record: Mapping[str, Any], thresholds, *, regime_label: str | None = None,
+                  family: Family | None = None) -> list[str]:
+    """Names of the failure modes ``record`` shows, in registry order."""
+    label = regime_label if regime_label is not None else "none"
+    ctx = Context(record, thresholds, label, family)
+    return [name for name, rule in _RULES.items() if rule(ctx)]
+
+
+# ------------------------------------------------------------------------------------ record
+def label_record(record: Mapping[str, Any], thresholds,
+                 family: Family | None = None) -> dict[str, Any]:
+    """All labels of one record (``thresholds``: the task's :class:`Thresholds`).
+
+    ``family`` (see :func:`landscape_family`) enables the two landscape labels, which are
+    relative to other runs of the same family; without it they are never set.
+    """
     metrics = record.get("metrics") or {}
     nl, err = metrics.get("normalized_loss"), metrics.get("rel_l2")
-    modes: list[str] = []
-    if record.get("status") == "crashed":
-        modes.append("crashed")
-    if record.get("failure") == "non_finite":
-        modes.append("non_finite")
     usable = record.get("status") == "ok"
     label = regime(nl, err, thresholds.train_loss, thresholds.test_error) if usable else "none"
     stability = (regime_stability(nl, err, thresholds.train_loss, thresholds.test_error)
                  if label != "none" else None)
+    curves = record.get("curves") or {}
     return {
         "regime": label,
         "regime_stability": stability,
-        "failure_modes": modes,
+        "failure_modes": failure_modes(record, thresholds, regime_label=label, family=family),
+        "phases": training_phases(curves.get("evals"), curves.get("snr")),
         "thresholds": {"train_loss": thresholds.train_loss, "test_error": thresholds.test_error,
                        "target": thresholds.target},
+        "family": None if family is None else {"ln_lambda_q25": family.q_lo,
+                                               "ln_lambda_q75": family.q_hi,
+                                               "size": family.size},
     }

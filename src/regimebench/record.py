@@ -37,7 +37,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,9 +51,13 @@ __all__ = [
     "read_record",
     "provenance",
     "sanitize",
+    "iter_records",
+    "stray_temp_files",
+    "TEMP_SUFFIX",
 ]
 
 SCHEMA_VERSION = 1
+TEMP_SUFFIX = ".tmp"  # in-flight writes: ``.<record>.json.<random>.tmp``, never read as records
 
 
 class RecordError(ValueError):
@@ -123,7 +127,7 @@ def write_record(path: Path, record: Mapping[str, Any]) -> Path:
     text = json.dumps(sanitize(record), indent=1, allow_nan=False)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     except OSError as e:
         raise RecordError(f"cannot write records under {path.parent}: {e.strerror or e}") from None
     try:
@@ -203,3 +207,38 @@ def provenance(dtype: str, command: list[str] | None = None) -> dict[str, Any]:
         "command": shlex.join(argv),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
+
+
+def _visible(path: Path, root: Path) -> bool:
+    # Hidden folders under a results root hold tool state, not records: ``.wandb/`` (the wandb
+    # mirror writes its own JSON files there), ``.submitit/`` (SLURM logs and pickles).
+    return not any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def iter_records(root: Path) -> Iterator[tuple[Path, dict[str, Any] | RecordError]]:
+    """Every ``*.json`` under ``root`` (sorted), as ``(path, record)`` or ``(path, error)``.
+
+    The one loader for results folders: a corrupt or foreign file comes back as a
+    :class:`RecordError` instead of raising, so a caller can skip it with a warning (the
+    leaderboard) or report it (``bench doctor``) without losing the good records. Files in hidden
+    folders and in-flight temporary files are not records and are not yielded.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return
+    for path in sorted(root.rglob("*.json")):
+        if not path.is_file() or not _visible(path, root):
+            continue
+        try:
+            yield path, read_record(path)
+        except RecordError as e:
+            yield path, e
+
+
+def stray_temp_files(root: Path) -> list[Path]:
+    """Temporary files left by a write that was killed (``kill -9``) before its rename."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob(f".*.json.*{TEMP_SUFFIX}")
+                  if p.is_file() and _visible(p.parent, root))

@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from .budget import tier_evals
-from .labels import label_record
+from .labels import label_record, landscape_family
 from .problem import ProblemError, load_problem
 from .record import RecordError, RunSpec, provenance, read_record, record_path, write_record
 from .solver import SolverSpecError, load_solver, load_solver_file
 
-__all__ = ["BenchError", "RunRequest", "Planned", "plan", "execute", "run_one", "check_writable"]
+__all__ = ["BenchError", "RunRequest", "Planned", "plan", "execute", "run_one", "run_seeds",
+           "crash_record", "check_writable"]
 
 
 class BenchError(Exception):
@@ -55,6 +56,14 @@ class RunRequest:
     n_log: int = 100
     command: list[str] | None = None
     evals: int | None = None  # explicit budget in gradient evaluations (overrides the tier's)
+    # "auto": regimebench.diagnostics.default_for_tier(budget) (off at smoke); None: off; or a
+    # DiagnosticsConfig. Not part of the run's identity (it does not change training).
+    diagnostics: Any = "auto"
+
+    def diagnostics_config(self):
+        from .diagnostics import default_for_tier
+
+        return default_for_tier(self.budget) if self.diagnostics == "auto" else self.diagnostics
 
 
 @dataclass
@@ -105,8 +114,15 @@ def plan(request: RunRequest) -> Planned:
         raise BenchError(f"seeds must be non-negative integers, got {seeds}")
     try:
         evals = request.evals or tier_evals(request.budget, problem.budgets)
-        params = problem.resolve_params(info.name, request.overrides)
-        sizes = problem.sizes(info.name, request.budget, request.data)
+        # The data axis names either a sampled term (collocation/sample count, set in sizes) or a
+        # problem parameter (e.g. an operator task's number of training pairs, which defines
+        # the dataset and hence the reference): the latter is applied as a parameter override.
+        overrides = dict(request.overrides)
+        data_is_param = info.data.name in problem.params
+        if request.data is not None and data_is_param:
+            overrides[info.data.name] = int(request.data)
+        params = problem.resolve_params(info.name, overrides)
+        sizes = problem.sizes(info.name, request.budget, None if data_is_param else request.data)
     except (ValueError, ProblemError) as e:
         raise BenchError(str(e)) from None
     cell = dict(request.overrides)
@@ -164,16 +180,37 @@ def _record(planned: Planned, spec: RunSpec, seed_result, result, reference) -> 
 
 
 def _crashed(planned: Planned, spec: RunSpec, tb: str, kind: str) -> dict:
+    return crash_record(spec, planned.cell, tb, kind,
+                        thresholds=planned.problem.task_info(planned.task).thresholds,
+                        solver_info={"citation": planned.solver.citation,
+                                     "honesty": dict(planned.solver.honesty)},
+                        dtype=planned.solver.dtype, command=planned.request.command)
+
+
+def crash_record(spec: RunSpec, cell: Mapping[str, Any] | None, tb: str, kind: str, *,
+                 thresholds=None, solver_info: Mapping[str, Any] | None = None,
+                 dtype: str | None = None, command: list[str] | None = None) -> dict:
+    """A ``crashed`` record for ``spec``: the run raised, ran out of memory, or its worker died.
+
+    Executors use it on the driver when a worker could not write a record itself (a killed Ray
+    task, a failed SLURM job); ``thresholds`` default to the problem's, looked up by name.
+    """
+    if thresholds is None:
+        try:
+            thresholds = load_problem(spec.problem).task_info(spec.task).thresholds
+        except (KeyError, ProblemError):
+            thresholds = None
     rec = {
-        "schema_version": 1, "spec": spec.as_dict(), "cell": planned.cell,
+        "schema_version": 1, "spec": spec.as_dict(), "cell": dict(cell or {}),
         "status": "crashed", "failure": kind, "failed_step": None, "evals_done": 0,
         "metrics": {}, "curves": {}, "diagnostics": {}, "reference": None, "timing": {},
-        "layout": {}, "solver_info": {"citation": planned.solver.citation,
-                                      "honesty": dict(planned.solver.honesty)},
-        "provenance": provenance(planned.solver.dtype, planned.request.command),
+        "layout": {}, "solver_info": dict(solver_info or {}),
+        "provenance": provenance(dtype or spec.config.get("dtype", "float32"), command),
         "traceback": tb,
     }
-    rec["labels"] = label_record(rec, planned.problem.task_info(planned.task).thresholds)
+    rec["labels"] = (label_record(rec, thresholds) if thresholds is not None
+                     else {"regime": "none", "regime_stability": None,
+                           "failure_modes": ["crashed"]})
     return rec
 
 
@@ -192,14 +229,24 @@ def execute(planned: Planned, *, progress: Callable[[int, int], None] | None = N
 
         train_fn = train_fn or train
         seeds = [planned.specs[i].seed for i in todo]
+        diag = planned.request.diagnostics_config()
+        extra = {"diagnostics": diag} if diag is not None else {}
         try:
             task = planned.problem.make_task(planned.task, planned.params, planned.sizes)
             reference = _reference_provenance(planned)
             result = train_fn(task, planned.solver, planned.evals, planned.sizes, seeds,
                               n_log=planned.request.n_log,
-                              seed_layout=planned.request.seed_layout, progress=progress)
+                              seed_layout=planned.request.seed_layout, progress=progress,
+                              **extra)
             records = {i: _record(planned, planned.specs[i], sr, result, reference)
                        for i, sr in zip(todo, result.seeds)}
+            # Landscape labels are relative to a family of runs: here, this run's seeds
+            # (`bench relabel` widens it to every cell of the same entry and budget).
+            family = landscape_family(records.values())
+            if family is not None:
+                thresholds = planned.problem.task_info(planned.task).thresholds
+                for rec in records.values():
+                    rec["labels"] = label_record(rec, thresholds, family)
         except MemoryError:
             records = {i: _crashed(planned, planned.specs[i], traceback.format_exc(), "out_of_memory")
                        for i in todo}
@@ -221,23 +268,55 @@ def execute(planned: Planned, *, progress: Callable[[int, int], None] | None = N
 def _reference_provenance(planned: Planned) -> dict | None:
     module = planned.problem.module
     if hasattr(module, "reference"):
-        return module.reference(planned.params).provenance()
+        # problems whose tasks have different references (darcy) take the task as a keyword
+        import inspect
+
+        kwargs = ({"task": planned.task}
+                  if "task" in inspect.signature(module.reference).parameters else {})
+        return module.reference(planned.params, **kwargs).provenance()
     return None
 
 
 def run_one(spec: RunSpec, out: Path, *, cell: Mapping[str, Any] | None = None,
             force: bool = False, seed_layout: str | int = "auto",
-            command: list[str] | None = None) -> dict:
+            command: list[str] | None = None, solver: str | None = None) -> dict:
     """Run the single seed described by ``spec`` (what executors call on a worker)."""
-    overrides = {k: v for k, v in (cell or {}).items()
-                 if k in load_problem(spec.problem).params}
-    data = None
-    if cell:
-        info = load_problem(spec.problem).task_info(spec.task)
-        data = cell.get(info.data.name)
-    request = RunRequest(problem=spec.problem, task=spec.task, solver=spec.solver,
-                         seeds=[spec.seed], budget=spec.budget.split("-")[0], out=Path(out),
-                         force=force, seed_layout=seed_layout, overrides=overrides, data=data,
-                         command=command)
+    return run_seeds([spec], out, cell=cell, force=force, seed_layout=seed_layout,
+                     command=command, solver=solver)[0]
+
+
+def run_seeds(specs: Sequence[RunSpec], out: Path, *, cell: Mapping[str, Any] | None = None,
+              force: bool = False, seed_layout: str | int = "auto",
+              command: list[str] | None = None, solver: str | None = None,
+              progress: Callable[[int, int], None] | None = None) -> list[dict]:
+    """Run specs that differ only in their seed, trained together as ``bench run`` trains them.
+
+    The specs are re-planned from their names (``solver``: the entry's name or path, default
+    ``spec.solver``) and the result must be the very same specs: if the entry, the problem or the
+    budget changed since the specs were made, this raises :class:`BenchError` instead of writing
+    records under a path that a resumed sweep would not look for.
+    """
+    if not specs:
+        return []
+    first = specs[0]
+    try:
+        problem = load_problem(first.problem)
+        data_name = problem.task_info(first.task).data.name
+    except (KeyError, ProblemError) as e:
+        raise BenchError(str(e)) from None
+    cell = dict(cell or {})
+    overrides = {k: v for k, v in cell.items() if k in problem.params}
+    tier, _, explicit = first.budget.partition("-")  # "cpu-500": tier cpu, 500 evaluations
+    request = RunRequest(problem=first.problem, task=first.task, solver=solver or first.solver,
+                         seeds=[s.seed for s in specs], budget=tier, out=Path(out),
+                         force=force, seed_layout=seed_layout, overrides=overrides,
+                         data=cell.get(data_name), command=command,
+                         evals=first.evals if explicit else None)
     planned = plan(request)
-    return execute(planned)[0]
+    for want, got, path in zip(specs, planned.specs, planned.paths):
+        if want != got or path != record_path(Path(out), want, cell or None):
+            raise BenchError(
+                f"run spec for {want.problem}/{want.task}/{want.solver} seed {want.seed} no longer "
+                "matches the catalogue (the entry, problem or budget changed since it was planned)"
+            )
+    return execute(planned, progress=progress)

@@ -34,6 +34,7 @@ import optax
 
 from .components import architectures, optimizers, samplers, weightings
 from .components.weightings import WeightingContext
+from .diagnostics import DiagnosticsConfig, end_of_training, gradient_snr, term_grad_norms
 from .problem import AbstractTask
 from .solver import SolverSpec
 
@@ -68,6 +69,7 @@ class SeedResult:
     curves: dict[str, list]
     seconds: float = 0.0  # wall time of this seed's group divided by the group's size
     params: Any = field(repr=False, default=None)
+    diagnostics: dict = field(default_factory=dict)  # end-of-training probes (regimebench.diagnostics)
 
 
 @dataclass
@@ -125,12 +127,17 @@ class Trainer:
         n_log: number of logging points on the curves (≤ 512).
         seed_layout: see the module docstring.
         progress: called as ``progress(evals_done, evals_total)`` after every chunk.
+        diagnostics: a :class:`~regimebench.diagnostics.DiagnosticsConfig` to log gradient SNR
+            and per-term gradient norms at every ``interval``-th logging step (curves ``snr``,
+            ``grad_norm_<term>``, ``grad_ratio``; null where skipped), or ``None`` (off).
     """
 
     def __init__(self, task: AbstractTask, solver: SolverSpec, evals: int, sizes: dict[str, int],
                  *, n_log: int = 100, seed_layout: str | int = "auto",
-                 progress: Callable[[int, int], None] | None = None):
+                 progress: Callable[[int, int], None] | None = None,
+                 diagnostics: DiagnosticsConfig | None = None):
         self.task = task
+        self.diagnostics = diagnostics
         self.solver = solver
         self.evals = int(evals)
         self.sizes = dict(sizes)
@@ -314,7 +321,10 @@ class Trainer:
                 return vstep(s, step0 + i), None
 
             state, _ = jax.lax.scan(body, state, jnp.arange(chunk))
-            return state, eqx.filter_vmap(self._log)(state)
+            log = eqx.filter_vmap(self._log)(state)
+            if self.diagnostics is not None:
+                log = {**log, **self._probe_log(state, step0 // chunk + 1)}
+            return state, log
 
         self._chunk_fns[index] = run_chunk
         return run_chunk
@@ -329,10 +339,38 @@ class Trainer:
         out["evals"] = s.evals
         return out
 
+    def _probe(self, s: SeedState) -> dict[str, jax.Array]:
+        """Gradient SNR and per-term gradient norms of one seed (see regimebench.diagnostics)."""
+        names = self.task.term_names
+
+        def sq_fn(p, batch):
+            res = self.task.residuals(eqx.combine(p, self._static), batch)
+            return {k: _sq(res[k]) for k in names}
+
+        tw = self.weighting.term_weights(s.weight_state, names)
+        pw = self.weighting.point_weights(s.weight_state, names)
+        out = {"snr": gradient_snr(sq_fn, s.params, s.batch, names[0],
+                                   self.diagnostics.snr_batches, tw, pw)}
+        out.update(term_grad_norms(sq_fn, s.params, s.batch, names))
+        return out
+
+    def _probe_log(self, state: SeedState, log_index) -> dict[str, jax.Array]:
+        """Probes of all seeds at every ``interval``-th log (NaN, recorded as null, elsewhere)."""
+        probe = eqx.filter_vmap(self._probe)
+        shapes = eqx.filter_eval_shape(probe, state)
+
+        def skipped():
+            return jax.tree.map(lambda sd: jnp.full(sd.shape, jnp.nan, sd.dtype), shapes)
+
+        return jax.lax.cond(jnp.asarray(log_index) % self.diagnostics.interval == 0,
+                            lambda: probe(state), skipped)
+
     # ---------------------------------------------------------------------------- run
     def run(self, state: SeedState) -> tuple[SeedState, dict[str, np.ndarray], dict[str, float]]:
         """Train stacked ``state`` through all phases; returns final state, curves, timing."""
         logs: list[dict] = [jax.device_get(eqx.filter_vmap(eqx.filter_jit(self._log))(state))]
+        if self.diagnostics is not None:
+            logs[0].update(jax.device_get(eqx.filter_jit(self._probe_log)(state, 0)))
         compile_s, train_s, gstep = 0.0, 0.0, 0
         for i, phase in enumerate(self.phases):
             state = self._init_phase(phase, state)
@@ -379,8 +417,15 @@ def _to_float(x) -> float | None:
 def train(task: AbstractTask, solver: SolverSpec, evals: int, sizes: dict[str, int],
           seeds: Sequence[int], *, n_log: int = 100, seed_layout: str | int = "auto",
           progress: Callable[[int, int], None] | None = None,
-          keep_params: bool = False) -> TrainResult:
+          keep_params: bool = False,
+          diagnostics: DiagnosticsConfig | None = None) -> TrainResult:
     """Train ``seeds`` and return one :class:`SeedResult` per seed (no I/O).
+
+    ``diagnostics`` (a :class:`~regimebench.diagnostics.DiagnosticsConfig`, or ``None``: off)
+    adds gradient-SNR curves during training and, at the end, the landscape probes of
+    :func:`regimebench.diagnostics.end_of_training` in each seed's ``diagnostics``. Cheap
+    prediction-error probes (``pred_norm_ratio``, spectral and time-slice errors) are always added
+    to the metrics.
 
     Seeds run in groups of the layout's size through one compiled program; the last group is
     padded by repeating its first seed (results of padding are discarded) so that every group
@@ -396,7 +441,8 @@ def train(task: AbstractTask, solver: SolverSpec, evals: int, sizes: dict[str, i
             progress(done_before + done, total * n_groups)
 
     trainer = Trainer(task, solver, evals, sizes, n_log=n_log, seed_layout=seed_layout,
-                      progress=group_progress)
+                      progress=group_progress, diagnostics=diagnostics)
+    final_params: list = []
     results: list[SeedResult] = []
     timing = {"compile_s": 0.0, "train_s": 0.0, "init_s": 0.0}
     t_all = time.perf_counter()
@@ -432,7 +478,9 @@ def train(task: AbstractTask, solver: SolverSpec, evals: int, sizes: dict[str, i
             seed_curves = {k: [_to_float(x) for x in np.asarray(v)[j][keep]]
                            for k, v in curves.items()}
             seed_curves["evals"] = [int(x) for x in ev[keep]]
-            params = jax.tree.map(lambda x, j=j: np.asarray(x)[j], state.params) if keep_params else None
+            params = jax.tree.map(lambda x, j=j: np.asarray(x)[j], state.params)
+            final_params.append(params)
+            params = params if keep_params else None
             is_failed = bool(failed[j])
             results.append(SeedResult(
                 seed=seed,
@@ -446,6 +494,12 @@ def train(task: AbstractTask, solver: SolverSpec, evals: int, sizes: dict[str, i
                 params=params,
             ))
         done_before += evals
+    t_diag = time.perf_counter()
+    extra, diags = end_of_training(task, trainer._static, final_params, seeds, sizes, diagnostics)
+    for r, m, d in zip(results, extra, diags):
+        r.metrics.update({k: v for k, v in m.items() if k not in r.metrics})
+        r.diagnostics = d
+    timing["diagnostics_s"] = time.perf_counter() - t_diag
     wall = time.perf_counter() - t_all
     timing["wall_s"] = wall
     total_evals = sum(r.evals for r in results)

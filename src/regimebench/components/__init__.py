@@ -11,6 +11,7 @@
 Importing this package registers the built-in components.
 """
 
+from . import operators  # noqa: F401  (registers the operator architectures: fno, deeponet)
 from .architectures import architectures
 from .optimizers import Phase, optimizers
 from .samplers import Sampler, samplers

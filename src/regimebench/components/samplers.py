@@ -45,6 +45,8 @@ class Resampled(Sampler):
     every: int = eqx.field(static=True)
 
     def update(self, task, batch, key, step, sizes, residual_fn=None):
+        # The task samples in float64; the batch is in the entry's dtype, and cond's branches
+        # must agree, so a fresh draw takes the batch's dtypes.
         return jax.lax.cond(
             (step + 1) % self.every == 0,
             lambda: _like(task.sample(key, sizes), batch),

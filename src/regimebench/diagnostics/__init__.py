@@ -1,0 +1,20 @@
+"""Diagnostics: gradient SNR and per-term gradient probes during training; Hessian, mode
+connectivity, CKA, loss slices and prediction-error probes at the end. Pure JAX functions,
+vmapped over seeds by their callers. Definitions in ``docs/regimes.md``.
+"""
+
+from .config import DiagnosticsConfig, default_for_tier
+from .connectivity import bezier_path, linear_path, mc
+from .end import end_of_training, unweighted_loss
+from .fields import field_metrics
+from .hessian import hutchinson_trace, hvp, top_eigenvalue
+from .similarity import cka_matrix, linear_cka
+from .slices import filter_normalized_direction, loss_slices
+from .snr import gradient_snr, term_grad_norms
+
+__all__ = [
+    "DiagnosticsConfig", "default_for_tier", "gradient_snr", "term_grad_norms", "hvp",
+    "top_eigenvalue", "hutchinson_trace", "mc", "linear_path", "bezier_path", "linear_cka",
+    "cka_matrix", "filter_normalized_direction", "loss_slices", "field_metrics",
+    "end_of_training", "unweighted_loss",
+]

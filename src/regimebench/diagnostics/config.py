@@ -1,0 +1,74 @@
+"""How much diagnostic work a run does (and so how much it costs).
+
+A :class:`DiagnosticsConfig` is given to :func:`regimebench.train.train` (``diagnostics=``). It
+does not change training itself, so it is not part of a run's identity (config hash, record path).
+``None`` switches every probe off; :func:`default_for_tier` gives the suite's defaults (off in the
+``smoke`` tier, where tests and CI must stay fast).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+__all__ = ["DiagnosticsConfig", "default_for_tier"]
+
+
+@dataclass(frozen=True)
+class DiagnosticsConfig:
+    """Switches and sizes of the probes.
+
+    During training, at every ``interval``-th logging step (the trainer logs once per scan chunk):
+
+    * ``snr_batches`` — B, the number of fixed mini-batches the first loss term's points (``pde``
+      for PINNs) are split into for the gradient signal-to-noise ratio. Curves ``snr``,
+      ``grad_norm_<term>`` and ``grad_ratio`` (min/max of the per-term gradient norms).
+
+    At the end of training (``landscape=True``), on the full *unweighted* training loss over one
+    fixed batch shared by all seeds (sampled with ``batch_seed``):
+
+    * ``power_iters``/``power_tol`` — power iteration for the top Hessian eigenvalue;
+    * ``trace_samples``/``trace_min_samples``/``trace_tol`` — Hutchinson trace;
+    * ``bezier_steps``/``bezier_points``/``path_points`` — mode connectivity across seeds;
+    * ``slice_1d``/``slice_2d``/``slice_range`` — filter-normalised loss slices.
+    """
+
+    snr_batches: int = 16
+    interval: int = 1
+    landscape: bool = True
+    batch_seed: int = 12345
+    power_iters: int = 200
+    power_tol: float = 1e-5
+    trace_samples: int = 100
+    trace_min_samples: int = 10
+    trace_tol: float = 1e-3
+    bezier_steps: int = 100
+    bezier_points: int = 11
+    path_points: int = 21
+    slice_1d: int = 21
+    slice_2d: int = 11
+    slice_range: float = 1.0
+
+    def __post_init__(self):
+        if self.snr_batches < 2:
+            raise ValueError(f"snr_batches must be at least 2, got {self.snr_batches}")
+        if self.interval < 1:
+            raise ValueError(f"interval must be a positive integer, got {self.interval}")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def default_for_tier(tier: str) -> DiagnosticsConfig | None:
+    """The suite's default per budget tier.
+
+    ``smoke``: everything off (tests and CI). ``cpu``: the training-time probes only (SNR and
+    gradient-norm curves, a few per cent of training time), because the end-of-run landscape
+    probes compile and run Hessian, Bézier and slice programs that cost as much as a short
+    ``cpu`` run on a laptop; ask for them with ``--diagnostics full``. ``standard``/``long``:
+    everything.
+    """
+    if tier == "smoke":
+        return None
+    if tier == "cpu":
+        return DiagnosticsConfig(landscape=False)
+    return DiagnosticsConfig()
