@@ -9,7 +9,7 @@ Registered kinds (``bench list components`` shows their options):
 =============== ==============================================================================
 ``mlp``          multilayer perceptron (tanh, sin, gelu, swish)
 ``modified-mlp`` modified MLP with two encoder gates (Wang, Teng & Perdikaris 2021)
-``piratenet``    residual-gated PirateNet (Wang, Sankaran, Wang & Perdikaris 2024)
+``piratenet``    residual-gated PirateNet (Wang, Li, Chen & Perdikaris 2024)
 =============== ==============================================================================
 
 Two options are shared by these kinds:
@@ -311,7 +311,7 @@ class PirateBlock(eqx.Module):
 
 
 class PirateNet(eqx.Module):
-    """PirateNet (Wang, Sankaran, Wang & Perdikaris 2024, "PirateNets: physics-informed deep
+    """PirateNet (Wang, Li, Chen & Perdikaris 2024, "PirateNets: physics-informed deep
     learning with residual adaptive networks").
 
     ``Φ = embedding(x)`` (Fourier features of ``width`` outputs by default), gates
