@@ -326,8 +326,15 @@ def test_zoo_components_are_per_seed_under_vmap():
                          sampling={"kind": "rad", "every": 4, "pool": 4})
     together = train(task, solver, 12, sizes, [0, 1], n_log=3, seed_layout="vmap")
     alone = train(task, solver, 12, sizes, [0, 1], n_log=3, seed_layout="sequential")
+    # Not 1e-9 as for Adam (test_train): G Gᵀ of a 4 × 2 first layer is rank-deficient, and the
+    # batched and unbatched eigh pick different bases of its null space, on which SOAP's second
+    # moments depend (~1e-4 apart after 12 steps, measured). Mixed-up seed states would differ
+    # by O(1): the two seeds' curves differ by ~10 %.
     for a, b in zip(together.seeds, alone.seeds):
         assert a.status == b.status == "ok"
-        np.testing.assert_allclose(a.curves["loss"], b.curves["loss"], rtol=1e-9)
-        np.testing.assert_allclose(a.curves["weight_bc"], b.curves["weight_bc"], rtol=1e-9)
+        np.testing.assert_allclose(a.curves["loss"], b.curves["loss"], rtol=1e-3)
+        # the max/mean gradient ratio amplifies that difference (1.2 % measured)
+        np.testing.assert_allclose(a.curves["weight_bc"], b.curves["weight_bc"], rtol=5e-2)
+    assert not np.allclose(together.seeds[0].curves["loss"], together.seeds[1].curves["loss"],
+                           rtol=1e-2)
     assert together.seeds[0].curves["weight_bc"][-1] != 1.0  # the weighting did refresh
