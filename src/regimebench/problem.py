@@ -27,7 +27,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
@@ -147,6 +147,9 @@ class PointwiseTask(AbstractTask):
     lower: eqx.AbstractClassVar[tuple[float, ...]]
     upper: eqx.AbstractClassVar[tuple[float, ...]]
     out_size: eqx.AbstractClassVar[int]
+    #: Index of the time coordinate among the inputs (``None``: a steady problem). Causal
+    #: weighting reads it; time-dependent tasks must set it.
+    time_axis: ClassVar[int | None] = None
 
     @property
     def model_io(self) -> tuple[int, int]:

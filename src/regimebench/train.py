@@ -145,7 +145,7 @@ class Trainer:
         self.n_log = max(1, min(int(n_log), 512))
         self.seed_layout = seed_layout
         self.progress = progress
-        self.weighting = weightings.get(solver.weighting.kind)(**solver.weighting.options)
+        self.weighting = weightings.get(solver.weighting.kind)(**solver.weighting.options).bind(task)
         self.sampler = samplers.get(solver.sampling.kind)(**solver.sampling.options)
         self.phases = [optimizers.get(p.kind)(**p.options) for p in solver.phases]
         # Phase budgets: rounded fractions, the last phase taking the remainder.
@@ -208,8 +208,7 @@ class Trainer:
         model = eqx.combine(params, self._static)
         res = self.task.residuals(model, batch)
         names = self.task.term_names
-        tw = self.weighting.term_weights(weight_state, names)
-        pw = self.weighting.point_weights(weight_state, names)
+        tw, pw = self.weighting.weigh(weight_state, names, res, batch)
         terms, total = {}, 0.0
         for k in names:
             sq = _sq(res[k])
@@ -335,6 +334,9 @@ class Trainer:
         out = {f"loss_{k}": v for k, v in terms.items()}
         out["loss"] = sum(terms.values())
         out["loss_weighted"] = total
+        # Term weights over training (constant for fixed weightings): evidence for balancing.
+        tw = self.weighting.term_weights(s.weight_state, self.task.term_names)
+        out.update({f"weight_{k}": jnp.asarray(v, total.dtype) for k, v in tw.items()})
         out["rel_l2"] = self.task.error(model) if full else self.task.curve_error(model)
         out["evals"] = s.evals
         return out

@@ -3,6 +3,29 @@
 Every factory takes ``(in_size, out_size, *, key, **options)`` and returns an ``eqx.Module``
 that maps an input of shape ``(in_size,)`` to an output of shape ``(out_size,)``. The trainer
 vmaps construction over seed keys, so a factory must be a pure function of its key.
+
+Registered kinds (``bench list components`` shows their options):
+
+=============== ==============================================================================
+``mlp``          multilayer perceptron (tanh, sin, gelu, swish)
+``modified-mlp`` modified MLP with two encoder gates (Wang, Teng & Perdikaris 2021)
+``piratenet``    residual-gated PirateNet (Wang, Li, Chen & Perdikaris 2024)
+=============== ==============================================================================
+
+Two options are shared by these kinds:
+
+* ``embedding`` — an input embedding applied first (PINN inputs are already rescaled to
+  ``[-1, 1]^d``), one table or a list of tables applied in order, from :data:`embeddings`:
+  ``{ kind = "fourier", dim = 128, scale = 1.0 }`` (random Fourier features, Tancik et al. 2020;
+  Wang, Wang & Perdikaris 2021) or ``{ kind = "periodic", periods = [0.0, 2.0] }`` (exact
+  periodicity, Dong & Ni 2021), with periods in the rescaled coordinates and ``0`` meaning "not
+  periodic" (a period of 2 is the whole box).
+* ``rwf`` — random weight factorisation (Wang et al. 2022) of every dense layer,
+  ``W = diag(exp(s)) V`` with ``s ~ N(mean, std)`` trained together with ``V``, e.g.
+  ``rwf = { mean = 1.0, std = 0.1 }`` (jaxpi's defaults). At initialisation ``W`` equals the
+  unfactorised Glorot draw.
+
+Operator architectures (FNO, DeepONet) live in their own module.
 """
 
 from __future__ import annotations
@@ -15,9 +38,11 @@ import jax.numpy as jnp
 
 from .._registry import Registry
 
-__all__ = ["architectures", "activations", "Linear", "MLP"]
+__all__ = ["architectures", "activations", "embeddings", "Linear", "FactorizedLinear", "MLP",
+           "FourierFeatures", "PeriodicEmbedding", "ModifiedMLP", "PirateNet"]
 
 architectures: Registry[Callable[..., eqx.Module]] = Registry("architecture")
+embeddings: Registry[Callable[..., eqx.Module]] = Registry("embedding")
 activations: Registry[Callable[[jax.Array], jax.Array]] = Registry("activation")
 
 activations.register("tanh", doc="hyperbolic tangent")(jnp.tanh)
@@ -60,8 +85,307 @@ class MLP(eqx.Module):
         return self.layers[-1](x)
 
 
+# ---------------------------------------------------------------------------------------------
+# Building blocks shared by the zoo: factorised dense layers and input embeddings.
+
+
+class FactorizedLinear(eqx.Module):
+    """Dense layer with random weight factorisation (Wang, Wang, Wang & Perdikaris 2022).
+
+    ``W = diag(exp(s)) V``: each output unit's scale ``exp(s)`` is trained apart from the
+    direction ``V``. ``s ~ N(mean, std)`` and ``V = W₀ / exp(s)`` for a Glorot draw ``W₀``, so the
+    layer computes exactly the unfactorised layer at initialisation.
+    """
+
+    log_scale: jax.Array
+    weight: jax.Array
+    bias: jax.Array
+
+    def __init__(self, in_size: int, out_size: int, *, key: jax.Array, mean: float = 1.0,
+                 std: float = 0.1):
+        k_w, k_s = jax.random.split(key)
+        w0 = Linear(in_size, out_size, key=k_w).weight
+        self.log_scale = mean + std * jax.random.normal(k_s, (out_size,))
+        self.weight = w0 / jnp.exp(self.log_scale)[:, None]
+        self.bias = jnp.zeros((out_size,))
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return (jnp.exp(self.log_scale)[:, None] * self.weight) @ x + self.bias
+
+
+def dense(in_size: int, out_size: int, *, key: jax.Array, rwf: dict | None = None):
+    """A :class:`Linear` layer, or a :class:`FactorizedLinear` one when ``rwf`` is given."""
+    if rwf is None:
+        return Linear(in_size, out_size, key=key)
+    unknown = set(rwf) - {"mean", "std"}
+    if unknown:
+        raise ValueError(f"rwf: unknown option(s) {sorted(unknown)}; use mean and std")
+    return FactorizedLinear(in_size, out_size, key=key, mean=float(rwf.get("mean", 1.0)),
+                            std=float(rwf.get("std", 0.1)))
+
+
+class FourierFeatures(eqx.Module):
+    """Random Fourier features ``[cos(Bx), sin(Bx)]`` with ``B ~ N(0, scale²)``, ``dim/2 × d``.
+
+    ``B`` is drawn once per seed and never trained: it sits behind ``stop_gradient``, so every
+    optimizer sees a zero gradient for it.
+    """
+
+    B: jax.Array
+
+    def __init__(self, in_size: int, *, key: jax.Array, dim: int = 128, scale: float = 1.0):
+        if dim < 2 or dim % 2:
+            raise ValueError(f"fourier embedding: 'dim' must be an even number ≥ 2, got {dim}")
+        self.B = scale * jax.random.normal(key, (dim // 2, in_size))
+
+    @property
+    def out_size(self) -> int:
+        return 2 * self.B.shape[0]
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        z = jax.lax.stop_gradient(self.B) @ x
+        return jnp.concatenate([jnp.cos(z), jnp.sin(z)])
+
+
+class PeriodicEmbedding(eqx.Module):
+    """Exact periodicity: periodic input ``x_d`` ↦ ``cos(2πk x_d/P_d), sin(2πk x_d/P_d)``, k ≤ M.
+
+    Non-periodic inputs (period 0) pass through unchanged. Any network of the embedding is then
+    exactly ``P_d``-periodic in ``x_d`` (Dong & Ni 2021; used by jaxpi).
+    """
+
+    periods: tuple[float, ...] = eqx.field(static=True)
+    harmonics: int = eqx.field(static=True)
+
+    def __init__(self, in_size: int, *, key: jax.Array | None = None,
+                 periods: list[float] | tuple[float, ...] = (), harmonics: int = 1):
+        del key  # deterministic
+        periods = tuple(float(p) for p in periods)
+        if len(periods) != in_size:
+            raise ValueError(f"periodic embedding: 'periods' needs one value per input "
+                             f"({in_size}), got {len(periods)}; use 0 for non-periodic inputs")
+        if any(p < 0 for p in periods) or not any(p > 0 for p in periods):
+            raise ValueError("periodic embedding: periods must be ≥ 0 with at least one > 0")
+        if harmonics < 1:
+            raise ValueError(f"periodic embedding: 'harmonics' must be ≥ 1, got {harmonics}")
+        self.periods = periods
+        self.harmonics = int(harmonics)
+
+    @property
+    def out_size(self) -> int:
+        return sum(2 * self.harmonics if p > 0 else 1 for p in self.periods)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        parts = []
+        k = jnp.arange(1, self.harmonics + 1, dtype=x.dtype)
+        for i, p in enumerate(self.periods):
+            if p > 0:
+                z = 2 * jnp.pi * k * x[i] / p
+                parts += [jnp.cos(z), jnp.sin(z)]
+            else:
+                parts.append(x[i:i + 1])
+        return jnp.concatenate(parts)
+
+
+embeddings.register("fourier")(FourierFeatures)
+embeddings.register("periodic")(PeriodicEmbedding)
+
+
+class Embedding(eqx.Module):
+    """A chain of embeddings (possibly empty: the identity)."""
+
+    parts: tuple[eqx.Module, ...]
+    out_size: int = eqx.field(static=True)
+
+    def __init__(self, in_size: int, spec, *, key: jax.Array, default_dim: int | None = None):
+        if spec is None:
+            spec = []
+        elif isinstance(spec, dict):
+            spec = [spec]
+        parts, size = [], in_size
+        for k, item in zip(jax.random.split(key, max(1, len(spec))), spec):
+            if not isinstance(item, dict) or "kind" not in item:
+                raise ValueError("embedding: expected a table with a 'kind' key, "
+                                 f"got {item!r}")
+            opts = {kk: v for kk, v in item.items() if kk != "kind"}
+            if item["kind"] == "fourier" and default_dim is not None:
+                opts.setdefault("dim", default_dim)
+            part = embeddings.get(item["kind"])(size, key=k, **opts)
+            parts.append(part)
+            size = part.out_size
+        self.parts = tuple(parts)
+        self.out_size = size
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        for part in self.parts:
+            x = part(x)
+        return x
+
+
+# ---------------------------------------------------------------------------------------------
+# MLP with embedding and weight factorisation options.
+
+
+class EmbeddedMLP(eqx.Module):
+    """``MLP ∘ embedding`` with optionally factorised dense layers (see the module docstring)."""
+
+    embedding: Embedding
+    layers: tuple[eqx.Module, ...]
+    activation: Callable = eqx.field(static=True)
+
+    def __init__(self, in_size, out_size, *, key, width, depth, activation, embedding, rwf):
+        k_e, k_l = jax.random.split(key)
+        self.embedding = Embedding(in_size, embedding, key=k_e)
+        sizes = [self.embedding.out_size] + [width] * depth + [out_size]
+        keys = jax.random.split(k_l, len(sizes) - 1)
+        self.layers = tuple(dense(a, b, key=k, rwf=rwf)
+                            for a, b, k in zip(sizes[:-1], sizes[1:], keys))
+        self.activation = activations.get(activation)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x = self.embedding(x)
+        for layer in self.layers[:-1]:
+            x = self.activation(layer(x))
+        return self.layers[-1](x)
+
+
+class ModifiedMLP(eqx.Module):
+    """Modified MLP (Wang, Teng & Perdikaris 2021, "gradient pathologies", Sec. 3.2).
+
+    Two encoders ``U = σ(W_u x + b_u)``, ``V = σ(W_v x + b_v)`` of the (embedded) input gate
+    every hidden layer: ``Z = σ(W_l H + b_l)``, ``H ← Z ⊙ U + (1 − Z) ⊙ V``; the output layer is
+    linear. The gates carry the input's information to every depth multiplicatively.
+    """
+
+    embedding: Embedding
+    encoder_u: eqx.Module
+    encoder_v: eqx.Module
+    layers: tuple[eqx.Module, ...]
+    activation: Callable = eqx.field(static=True)
+
+    def __init__(self, in_size, out_size, *, key, width, depth, activation, embedding, rwf):
+        k_e, k_u, k_v, k_l = jax.random.split(key, 4)
+        self.embedding = Embedding(in_size, embedding, key=k_e)
+        d0 = self.embedding.out_size
+        self.encoder_u = dense(d0, width, key=k_u, rwf=rwf)
+        self.encoder_v = dense(d0, width, key=k_v, rwf=rwf)
+        sizes = [d0] + [width] * depth + [out_size]
+        keys = jax.random.split(k_l, len(sizes) - 1)
+        self.layers = tuple(dense(a, b, key=k, rwf=rwf)
+                            for a, b, k in zip(sizes[:-1], sizes[1:], keys))
+        self.activation = activations.get(activation)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x = self.embedding(x)
+        u = self.activation(self.encoder_u(x))
+        v = self.activation(self.encoder_v(x))
+        h = x
+        for layer in self.layers[:-1]:
+            z = self.activation(layer(h))
+            h = z * u + (1 - z) * v
+        return self.layers[-1](h)
+
+
+class PirateBlock(eqx.Module):
+    """One PirateNet residual block: three gated dense layers and an adaptive skip ``α``."""
+
+    dense1: eqx.Module
+    dense2: eqx.Module
+    dense3: eqx.Module
+    alpha: jax.Array
+
+    def __init__(self, width: int, *, key, rwf):
+        k1, k2, k3 = jax.random.split(key, 3)
+        self.dense1 = dense(width, width, key=k1, rwf=rwf)
+        self.dense2 = dense(width, width, key=k2, rwf=rwf)
+        self.dense3 = dense(width, width, key=k3, rwf=rwf)
+        self.alpha = jnp.zeros(())  # the block starts as the identity
+
+    def __call__(self, h, u, v, act):
+        f = act(self.dense1(h))
+        z1 = f * u + (1 - f) * v
+        g = act(self.dense2(z1))
+        z2 = g * u + (1 - g) * v
+        out = act(self.dense3(z2))
+        return self.alpha * out + (1 - self.alpha) * h
+
+
+class PirateNet(eqx.Module):
+    """PirateNet (Wang, Li, Chen & Perdikaris 2024, "PirateNets: physics-informed deep
+    learning with residual adaptive networks").
+
+    ``Φ = embedding(x)`` (Fourier features of ``width`` outputs by default), gates
+    ``U = σ(W_u Φ)``, ``V = σ(W_v Φ)``, then ``blocks`` residual blocks
+    ``H ← α·σ(W₃ z₂) + (1 − α)·H`` with ``α`` trainable and initialised at 0, and a linear output.
+    At initialisation every block is the identity, so the network is ``W_out Φ(x) + b_out``: a
+    linear model on the embedding, which deepens as the ``α`` grow.
+    """
+
+    embedding: Embedding
+    encoder_u: eqx.Module
+    encoder_v: eqx.Module
+    blocks: tuple[PirateBlock, ...]
+    output: eqx.Module
+    activation: Callable = eqx.field(static=True)
+
+    def __init__(self, in_size, out_size, *, key, width, blocks, activation, embedding, rwf):
+        k_e, k_u, k_v, k_b, k_o = jax.random.split(key, 5)
+        self.embedding = Embedding(in_size, embedding, key=k_e, default_dim=width)
+        if self.embedding.out_size != width:
+            raise ValueError(f"piratenet: the embedding outputs {self.embedding.out_size} "
+                             f"features but the residual stream has width {width}; they must "
+                             "match (end the embedding with a fourier embedding of dim = width)")
+        self.encoder_u = dense(width, width, key=k_u, rwf=rwf)
+        self.encoder_v = dense(width, width, key=k_v, rwf=rwf)
+        self.blocks = tuple(PirateBlock(width, key=k, rwf=rwf)
+                            for k in jax.random.split(k_b, blocks))
+        self.output = dense(width, out_size, key=k_o, rwf=rwf)
+        self.activation = activations.get(activation)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        h = self.embedding(x)
+        u = self.activation(self.encoder_u(h))
+        v = self.activation(self.encoder_v(h))
+        for block in self.blocks:
+            h = block(h, u, v, self.activation)
+        return self.output(h)
+
+
+def _check_sizes(**sizes) -> None:
+    for name, v in sizes.items():
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"architecture option {name!r} must be a positive integer, got {v!r}")
+
+
 @architectures.register("mlp")
 def make_mlp(in_size: int, out_size: int, *, key: jax.Array, width: int = 64, depth: int = 4,
-             activation: str = "tanh") -> MLP:
-    """Multilayer perceptron (Raissi, Perdikaris & Karniadakis 2019)."""
-    return MLP(in_size, out_size, key=key, width=width, depth=depth, activation=activation)
+             activation: str = "tanh", embedding=None, rwf: dict | None = None) -> eqx.Module:
+    """Multilayer perceptron (Raissi, Perdikaris & Karniadakis 2019), optional embedding/RWF."""
+    _check_sizes(width=width, depth=depth)
+    if embedding is None and rwf is None:
+        # The plain network, drawn exactly as before the options existed (same seeds, same θ₀).
+        return MLP(in_size, out_size, key=key, width=width, depth=depth, activation=activation)
+    return EmbeddedMLP(in_size, out_size, key=key, width=width, depth=depth,
+                       activation=activation, embedding=embedding, rwf=rwf)
+
+
+@architectures.register("modified-mlp")
+def make_modified_mlp(in_size: int, out_size: int, *, key: jax.Array, width: int = 64,
+                      depth: int = 4, activation: str = "tanh", embedding=None,
+                      rwf: dict | None = None) -> ModifiedMLP:
+    """Modified MLP with input-encoder gates (Wang, Teng & Perdikaris 2021)."""
+    _check_sizes(width=width, depth=depth)
+    return ModifiedMLP(in_size, out_size, key=key, width=width, depth=depth,
+                       activation=activation, embedding=embedding, rwf=rwf)
+
+
+@architectures.register("piratenet")
+def make_piratenet(in_size: int, out_size: int, *, key: jax.Array, width: int = 64,
+                   blocks: int = 2, activation: str = "tanh", embedding=None,
+                   rwf: dict | None = None) -> PirateNet:
+    """PirateNet: Fourier embedding, gated residual blocks with α = 0 at init (Wang et al. 2024)."""
+    _check_sizes(width=width, blocks=blocks)
+    if embedding is None:
+        embedding = {"kind": "fourier", "scale": 1.0}
+    return PirateNet(in_size, out_size, key=key, width=width, blocks=blocks,
+                     activation=activation, embedding=embedding, rwf=rwf)

@@ -1,9 +1,24 @@
 """Loss weightings: how the named loss terms (and their points) are weighted, per seed.
 
 The loss is ``Σ_k w_k · mean_i(p_{k,i} r_{k,i}²)``. A :class:`Weighting` owns a per-seed state,
-returns the term weights ``w`` and the optional per-point weights ``p`` from it, and updates it
-once per optimizer step from a :class:`WeightingContext` (current residuals, step, and a lazy
-function giving per-term gradients — computed only by weightings that ask for them).
+returns the term weights ``w`` and the optional per-point weights ``p`` from it (``weigh``, which
+may also look at the current residuals), and updates it once per plain optimizer step from a
+:class:`WeightingContext` (current residuals, step, and a lazy function giving per-term
+gradients — computed only by weightings that ask for them). During line-search phases (L-BFGS)
+the state is frozen.
+
+Registered kinds:
+
+=================== ======================================================================
+``fixed``           constant term weights
+``grad_norm``       learning-rate annealing / grad-norm balancing (Wang, Teng & Perdikaris 2021)
+``inverse_dirichlet`` weights from gradient standard deviations (Maddu et al. 2021)
+``rba``             residual-based attention, per point (Anagnostopoulos et al. 2024)
+``causal``          causal time-chunk weights (Wang, Sankaran & Perdikaris 2022) over a base
+=================== ======================================================================
+
+Weightings refreshed every K steps branch on the shared step with ``lax.cond``, so their cost
+(one reverse pass per term) is paid only on refresh steps, also under the seed vmap.
 """
 
 from __future__ import annotations
@@ -16,7 +31,8 @@ import jax.numpy as jnp
 
 from .._registry import Registry
 
-__all__ = ["Weighting", "WeightingContext", "weightings", "Fixed"]
+__all__ = ["Weighting", "WeightingContext", "weightings", "Fixed", "GradNorm", "InverseDirichlet",
+           "RBA", "Causal"]
 
 
 class WeightingContext(eqx.Module):
@@ -50,6 +66,22 @@ class Weighting(eqx.Module):
     def update(self, state, ctx: WeightingContext):
         return state
 
+    def bind(self, task) -> Weighting:
+        """The weighting specialised to ``task`` (called once by the trainer; default: itself).
+
+        Weightings that need facts about the task (e.g. which input is time) resolve them here.
+        """
+        return self
+
+    def weigh(self, state, names: tuple[str, ...], residuals: Mapping[str, jax.Array],
+              batch: Mapping[str, jax.Array]):
+        """``(term_weights, point_weights)`` used by the loss at the current residuals.
+
+        The default ignores ``residuals`` and ``batch``. Weightings that depend on the current
+        residuals inside the loss (causal weighting) override it and must stop gradients.
+        """
+        return self.term_weights(state, names), self.point_weights(state, names)
+
 
 weightings: Registry[Callable[..., Weighting]] = Registry("weighting")
 
@@ -67,3 +99,323 @@ class Fixed(Weighting):
 def make_fixed(*, weights: Mapping[str, float] | None = None) -> Fixed:
     """Fixed term weights, e.g. ``weights = { bc = 10.0 }``; unnamed terms get 1."""
     return Fixed(weights=dict(weights or {}))
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared helpers.
+
+
+def _sq(r: jax.Array) -> jax.Array:
+    """Squared residual per point (vector residuals: squared norm over components)."""
+    r2 = r**2
+    return r2.sum(axis=-1) if r2.ndim > 1 else r2
+
+
+def _flat(tree) -> jax.Array:
+    """All inexact leaves of a gradient pytree as one vector (the statistics are over *all* θ)."""
+    leaves = [jnp.ravel(x) for x in jax.tree.leaves(tree) if eqx.is_inexact_array(x)]
+    return jnp.concatenate(leaves)
+
+
+def _every(every: int, step: jax.Array, refresh: Callable, state):
+    """``refresh()`` on steps 0, K, 2K, … and ``state`` otherwise.
+
+    ``step`` is shared by all seeds (unbatched), so under the trainer's vmap this stays a real
+    branch: the per-term gradients (the costly part) run only on refresh steps.
+    """
+    return jax.lax.cond(step % every == 0, refresh, lambda: state)
+
+
+def _check_positive(name: str, value, kind=int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"weighting option {name!r} must be positive, got {value!r}")
+    if kind is int and int(value) != value:
+        raise ValueError(f"weighting option {name!r} must be an integer, got {value!r}")
+
+
+def _check_fraction(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"weighting option {name!r} must be in [0, 1], got {value!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Term weightings from per-term gradients.
+
+
+class GradNorm(Weighting):
+    """Learning-rate annealing / grad-norm balancing (Wang, Teng & Perdikaris 2021).
+
+    Every ``every`` steps the per-term gradients ``g_k = ∇θ L_k`` (unweighted terms, current
+    parameters) give target weights ``ŵ``, and the weights follow a moving average
+    ``w ← m·w + (1 − m)·ŵ`` (``m = momentum``). Two statistics:
+
+    * ``"max_mean"`` — the 2021 paper's rule: ``ŵ_k = max|g_ref| / mean|g_k|`` with the
+      reference term (``reference``, default ``pde``) fixed at weight 1;
+    * ``"norm"`` — the rule of Wang et al.'s "Expert's guide" (jaxpi):
+      ``ŵ_k = (Σ_j ‖g_j‖₂) / ‖g_k‖₂`` for every term.
+    """
+
+    every: int = eqx.field(static=True)
+    momentum: float = eqx.field(static=True)
+    statistic: str = eqx.field(static=True)
+    reference: str = eqx.field(static=True)
+
+    def init(self, residuals):
+        dtype = jnp.result_type(*[r.dtype for r in residuals.values()])
+        return {k: jnp.ones((), dtype) for k in residuals}
+
+    def term_weights(self, state, names):
+        return {k: jax.lax.stop_gradient(state[k]) for k in names}
+
+    def targets(self, grads: Mapping[str, object]) -> dict[str, jax.Array]:
+        """Target weights ``ŵ`` from per-term gradient pytrees (the rule, without averaging)."""
+        flat = {k: _flat(g) for k, g in grads.items()}
+        tiny = jnp.finfo(next(iter(flat.values())).dtype).tiny
+        if self.statistic == "norm":
+            norms = {k: jnp.linalg.norm(v) for k, v in flat.items()}
+            total = sum(norms.values())
+            return {k: total / jnp.maximum(n, tiny) for k, n in norms.items()}
+        if self.reference not in flat:
+            raise ValueError(f"grad_norm: reference term {self.reference!r} is not a loss term "
+                             f"of this task ({', '.join(flat)})")
+        top = jnp.max(jnp.abs(flat[self.reference]))
+        return {k: (jnp.ones((), top.dtype) if k == self.reference
+                    else top / jnp.maximum(jnp.mean(jnp.abs(v)), tiny))
+                for k, v in flat.items()}
+
+    def update(self, state, ctx):
+        def refresh():
+            target = self.targets(ctx.term_grads())
+            m = self.momentum
+            return {k: (m * state[k] + (1 - m) * target[k]).astype(state[k].dtype) for k in state}
+
+        return _every(self.every, ctx.step, refresh, state)
+
+
+@weightings.register("grad_norm")
+def make_grad_norm(*, every: int = 100, momentum: float = 0.9, statistic: str = "max_mean",
+                   reference: str = "pde") -> GradNorm:
+    """Grad-norm / learning-rate annealing term weights (Wang, Teng & Perdikaris 2021)."""
+    _check_positive("every", every)
+    _check_fraction("momentum", momentum)
+    if statistic not in ("max_mean", "norm"):
+        raise ValueError(f"grad_norm option 'statistic' must be 'max_mean' or 'norm', "
+                         f"got {statistic!r}")
+    return GradNorm(every=int(every), momentum=float(momentum), statistic=statistic,
+                    reference=str(reference))
+
+
+class InverseDirichlet(Weighting):
+    """Inverse-Dirichlet weighting (Maddu, Sturm, Müller & Sbalzarini 2021).
+
+    Every ``every`` steps, ``σ_k = std(vec ∇θ L_k)`` (unbiased, over all parameters) gives the
+    target ``ŵ_k = σ_ref / σ_k``, where ``σ_ref`` is ``max_j σ_j`` (``reference = "max"``, the
+    paper's form) or the σ of a named term (``reference = "pde"``, the authors' code). Weights
+    follow ``w ← (1 − α)·w + α·ŵ`` from ``w = 1``; they are not differentiated.
+    """
+
+    every: int = eqx.field(static=True)
+    alpha: float = eqx.field(static=True)
+    reference: str = eqx.field(static=True)
+
+    def init(self, residuals):
+        dtype = jnp.result_type(*[r.dtype for r in residuals.values()])
+        return {k: jnp.ones((), dtype) for k in residuals}
+
+    def term_weights(self, state, names):
+        return {k: jax.lax.stop_gradient(state[k]) for k in names}
+
+    def targets(self, grads: Mapping[str, object]) -> dict[str, jax.Array]:
+        """Target weights ``ŵ`` from per-term gradient pytrees."""
+        sigma = {k: jnp.std(_flat(g), ddof=1) for k, g in grads.items()}
+        if self.reference == "max":
+            ref = jnp.max(jnp.stack(list(sigma.values())))
+        elif self.reference in sigma:
+            ref = sigma[self.reference]
+        else:
+            raise ValueError(f"inverse_dirichlet: reference {self.reference!r} is neither 'max' "
+                             f"nor a loss term of this task ({', '.join(sigma)})")
+        tiny = jnp.finfo(ref.dtype).tiny
+        return {k: ref / jnp.maximum(s, tiny) for k, s in sigma.items()}
+
+    def update(self, state, ctx):
+        def refresh():
+            target = self.targets(ctx.term_grads())
+            a = self.alpha
+            return {k: ((1 - a) * state[k] + a * target[k]).astype(state[k].dtype) for k in state}
+
+        return _every(self.every, ctx.step, refresh, state)
+
+
+@weightings.register("inverse_dirichlet")
+def make_inverse_dirichlet(*, every: int = 5, alpha: float = 0.5,
+                           reference: str = "max") -> InverseDirichlet:
+    """Inverse-Dirichlet term weights from gradient standard deviations (Maddu et al. 2021)."""
+    _check_positive("every", every)
+    _check_fraction("alpha", alpha)
+    return InverseDirichlet(every=int(every), alpha=float(alpha), reference=str(reference))
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-point weightings.
+
+
+class RBA(Weighting):
+    """Residual-based attention (Anagnostopoulos, Toscano et al. 2024), per collocation point.
+
+    Each point ``i`` of the weighted terms carries ``λ_i``, updated after every optimizer step
+    from the residuals at the step's parameters, without gradients:
+    ``λ_i ← γ·λ_i + η·|r_i| / max_j |r_j|``. The loss term becomes ``mean_i (λ_i r_i)²``, i.e.
+    point weights ``λ_i²``. ``init = "zero"`` starts from ``λ = 0`` (the authors' default);
+    ``"residual"`` from ``λ = |r|/max|r|``.
+
+    The state is one value per point, so the points must stay put: use the ``fixed`` sampler
+    (with a resampling sampler the multipliers would be attached to other points).
+    """
+
+    gamma: float = eqx.field(static=True)
+    eta: float = eqx.field(static=True)
+    terms: tuple[str, ...] | None = eqx.field(static=True)  # None: every term
+    init_mode: str = eqx.field(static=True)
+
+    def _weighted(self, names):
+        return tuple(names) if self.terms is None else tuple(k for k in names if k in self.terms)
+
+    def _normalised(self, r):
+        a = jnp.sqrt(_sq(r))
+        return a / jnp.maximum(jnp.max(a), jnp.finfo(a.dtype).tiny)
+
+    def init(self, residuals):
+        missing = [k for k in (self.terms or ()) if k not in residuals]
+        if missing:
+            raise ValueError(f"rba: terms {missing} are not loss terms of this task "
+                             f"({', '.join(residuals)})")
+        out = {}
+        for k in self._weighted(tuple(residuals)):
+            r = residuals[k]
+            out[k] = (self._normalised(r) if self.init_mode == "residual"
+                      else jnp.zeros(r.shape[:1], r.dtype))
+        return out
+
+    def point_weights(self, state, names):
+        return {k: jax.lax.stop_gradient(state[k] ** 2) if k in state else None for k in names}
+
+    def update(self, state, ctx):
+        return {k: (self.gamma * lam + self.eta * self._normalised(ctx.residuals[k])
+                    ).astype(lam.dtype) for k, lam in state.items()}
+
+
+@weightings.register("rba")
+def make_rba(*, gamma: float = 0.999, eta: float = 0.01, terms: list[str] | None = None,
+             init: str = "zero") -> RBA:
+    """Residual-based attention point weights (Anagnostopoulos et al. 2024)."""
+    _check_fraction("gamma", gamma)
+    _check_positive("eta", eta, float)
+    if init not in ("zero", "residual"):
+        raise ValueError(f"rba option 'init' must be 'zero' or 'residual', got {init!r}")
+    return RBA(gamma=float(gamma), eta=float(eta),
+               terms=None if terms is None else tuple(terms), init_mode=init)
+
+
+class Causal(Weighting):
+    """Causal weighting for time-dependent problems (Wang, Sankaran & Perdikaris 2022).
+
+    The points of ``term`` (default ``pde``) are sorted by time and split into ``chunks`` groups
+    of equal size (sizes differ by at most one; fewer chunks if there are fewer points); with ``L_c`` the mean squared residual of chunk ``c`` (earliest first), chunk
+    ``c`` gets ``w_c = exp(−ε Σ_{k<c} L_k)`` — late times are trained only once early times are
+    resolved. Weights are computed from the *current* residuals inside the loss and not
+    differentiated (stop-gradient), so the term equals ``mean_c w_c L_c``.
+
+    ``base`` is another weighting (a table with ``kind``) supplying the term weights and state,
+    e.g. ``base = { kind = "grad_norm", statistic = "norm" }`` for the jaxpi recipe.
+
+    The time coordinate is the task's ``time_axis`` (``time_axis = "auto"``) or an explicit
+    input index. On a task without time, ``strict = true`` fails with a clear message and
+    ``strict = false`` falls back to ``base`` alone (so one entry can run on every problem).
+    """
+
+    eps: float = eqx.field(static=True)
+    chunks: int = eqx.field(static=True)
+    term: str = eqx.field(static=True)
+    base: Weighting
+    time_axis: int | str | None = eqx.field(static=True)
+    strict: bool = eqx.field(static=True)
+
+    def bind(self, task):
+        base = self.base.bind(task)
+        axis = self.time_axis
+        if axis == "auto":
+            axis = getattr(task, "time_axis", None)
+        if axis is None:
+            if self.strict:
+                raise ValueError(
+                    f"causal weighting needs a time-dependent task; "
+                    f"{getattr(task, 'problem', '?')}/{getattr(task, 'task', '?')} declares no "
+                    "time_axis (set strict = false to fall back to the base weighting)")
+            return base
+        return Causal(eps=self.eps, chunks=self.chunks, term=self.term, base=base,
+                      time_axis=int(axis), strict=self.strict)
+
+    def init(self, residuals):
+        return self.base.init(residuals)
+
+    def term_weights(self, state, names):
+        return self.base.term_weights(state, names)
+
+    def point_weights(self, state, names):
+        return self.base.point_weights(state, names)
+
+    def update(self, state, ctx):
+        return self.base.update(state, ctx)
+
+    def chunk_weights(self, residual: jax.Array, times: jax.Array):
+        """``(w_c, L_c, chunk index per point)`` for one term's residuals at points' ``times``."""
+        sq = _sq(residual)
+        n = sq.shape[0]
+        m = min(self.chunks, n)  # tiny batches (smoke tier): at most one point per chunk
+        rank = jnp.argsort(jnp.argsort(times))
+        chunk = (rank * m) // n
+        counts = jnp.zeros(m, sq.dtype).at[chunk].add(1.0)
+        losses = jnp.zeros(m, sq.dtype).at[chunk].add(sq) / counts
+        before = jnp.cumsum(losses) - losses  # Σ_{k<c} L_k
+        w = jax.lax.stop_gradient(jnp.exp(-self.eps * before))
+        return w, jax.lax.stop_gradient(losses), chunk
+
+    def weigh(self, state, names, residuals, batch):
+        tw, pw = self.base.weigh(state, names, residuals, batch)
+        if not isinstance(self.time_axis, int):
+            raise RuntimeError("causal weighting used before bind(task)")
+        if self.term not in names:
+            raise ValueError(f"causal weighting: {self.term!r} is not a loss term ({names})")
+        w, _, chunk = self.chunk_weights(residuals[self.term], batch[self.term][:, self.time_axis])
+        n, m = chunk.shape[0], w.shape[0]
+        counts = jnp.zeros(m, w.dtype).at[chunk].add(1.0)
+        # mean_i p_i r_i² = mean_c w_c L_c exactly, even when chunks differ in size by one.
+        p = (w * n / (m * counts))[chunk]
+        base_p = pw[self.term]
+        return tw, {**pw, self.term: p if base_p is None else base_p * p}
+
+
+@weightings.register("causal")
+def make_causal(*, eps: float = 1.0, chunks: int = 32, term: str = "pde",
+                time_axis: int | str = "auto", strict: bool = True,
+                base: Mapping | None = None) -> Causal:
+    """Causal weights over time chunks (Wang, Sankaran & Perdikaris 2022), on top of ``base``."""
+    _check_positive("eps", eps, float)
+    _check_positive("chunks", chunks)
+    if time_axis != "auto" and (isinstance(time_axis, bool) or not isinstance(time_axis, int)
+                                or time_axis < 0):
+        raise ValueError(f"causal option 'time_axis' must be 'auto' or an input index, "
+                         f"got {time_axis!r}")
+    base = dict(base or {"kind": "fixed"})
+    if "kind" not in base:
+        raise ValueError("causal option 'base' must be a table with a 'kind' key")
+    kind = base.pop("kind")
+    if kind == "causal":
+        raise ValueError("causal option 'base' cannot itself be causal")
+    try:
+        inner = weightings.get(kind)(**base)
+    except KeyError as e:  # an unknown kind: make it a bad-option-value error like the rest
+        raise ValueError(f"causal option 'base': {e}") from None
+    return Causal(eps=float(eps), chunks=int(chunks), term=str(term), base=inner,
+                  time_axis=time_axis, strict=bool(strict))
