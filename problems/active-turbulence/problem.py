@@ -204,6 +204,8 @@ def _as_model_dtype(model, *arrays):
 class _ActiveTurbulenceTask(AbstractTask):
     """Shared parts: the window, the coefficients, the field map and the velocity metrics."""
 
+    time_axis: ClassVar[int | None] = 0  # inputs are (t, x, y)
+
     problem: ClassVar[str] = "active-turbulence"
     window: Window
     eval_set: EvalSet

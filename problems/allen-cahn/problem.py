@@ -64,6 +64,7 @@ class AllenCahnForward(PointwiseTask):
     problem: ClassVar[str] = NAME
     task: ClassVar[str] = "forward"
     term_names: ClassVar[tuple[str, ...]] = ("pde", "ic", "bc")
+    time_axis: ClassVar[int | None] = 0  # inputs are (t, x)
     lower: ClassVar[tuple[float, ...]] = LOWER
     upper: ClassVar[tuple[float, ...]] = UPPER
     out_size: ClassVar[int] = 1
