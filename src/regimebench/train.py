@@ -150,7 +150,13 @@ class Trainer:
         self.phase_ends = ends
         self.chunk = max(1, math.ceil(self.evals / self.n_log))
         self._static = None
+        # Compiled functions are built once per Trainer and reused by every seed group, so a run
+        # compiles each of them once (a fresh ``filter_jit(lambda ...)`` per group would not hit
+        # JAX's cache: the cache is keyed on the function object).
         self._chunk_fns: dict[int, Callable] = {}
+        self._phase_init_fns: dict[int, Callable] = {}
+        self._init_fn: Callable | None = None
+        self._final_fn: Callable | None = None
 
     # ---------------------------------------------------------------------------- init
     def _make_model(self, key):
@@ -177,8 +183,11 @@ class Trainer:
             return params, static, batch, res, k_run
 
         # The static part (activation functions, shapes) is identical across seeds: take it once.
-        _, static, *_ = eqx.filter_eval_shape(one, keys[0])
-        self._static = static
+        if self._static is None:
+            _, static, *_ = eqx.filter_eval_shape(one, keys[0])
+            self._static = static
+        if self._init_fn is not None:
+            return self._init_fn(keys)
 
         def one_state(kd):
             params, _, batch, res, k_run = one(kd)
@@ -193,7 +202,8 @@ class Trainer:
                 failed_step=jnp.asarray(-1, jnp.int32),
             )
 
-        return eqx.filter_jit(lambda k: _strong(eqx.filter_vmap(one_state)(k)))(keys)
+        self._init_fn = eqx.filter_jit(lambda k: _strong(eqx.filter_vmap(one_state)(k)))
+        return self._init_fn(keys)
 
     # ---------------------------------------------------------------------------- losses
     def _losses(self, params, weight_state, batch):
@@ -284,7 +294,12 @@ class Trainer:
             (old.failed | fail_now, jnp.where(fail_now, gstep.astype(jnp.int32), old.failed_step)),
         )
 
-    def _init_phase(self, phase, state: SeedState) -> SeedState:
+    def _init_phase(self, index: int, state: SeedState) -> SeedState:
+        if index not in self._phase_init_fns:
+            self._phase_init_fns[index] = self._make_phase_init(self.phases[index])
+        return self._phase_init_fns[index](state)
+
+    def _make_phase_init(self, phase) -> Callable:
         tx = phase.transform
 
         def one(s: SeedState):
@@ -298,7 +313,7 @@ class Trainer:
             return eqx.tree_at(lambda t: (t.opt_state, t.evals), s, (opt_state, evals),
                                is_leaf=lambda x: x is None)
 
-        return eqx.filter_jit(lambda st: _strong(eqx.filter_vmap(one)(st)))(state)
+        return eqx.filter_jit(lambda st: _strong(eqx.filter_vmap(one)(st)))
 
     def _chunk_fn(self, index: int):
         if index in self._chunk_fns:
@@ -308,7 +323,10 @@ class Trainer:
         vstep = eqx.filter_vmap(step, in_axes=(0, None))
         chunk = self.chunk
 
-        @eqx.filter_jit
+        # The incoming state is dead once the chunk returns, so its buffers are donated: XLA
+        # writes the new state in place instead of allocating a second copy of parameters,
+        # optimizer state and points (measured in benchmarks/README.md).
+        @eqx.filter_jit(donate="all")
         def run_chunk(state: SeedState, step0):
             def body(s, i):
                 return vstep(s, step0 + i), None
@@ -334,8 +352,8 @@ class Trainer:
         """Train stacked ``state`` through all phases; returns final state, curves, timing."""
         logs: list[dict] = [jax.device_get(eqx.filter_vmap(eqx.filter_jit(self._log))(state))]
         compile_s, train_s, gstep = 0.0, 0.0, 0
-        for i, phase in enumerate(self.phases):
-            state = self._init_phase(phase, state)
+        for i in range(len(self.phases)):
+            state = self._init_phase(i, state)
             fn = self._chunk_fn(i)
             first = True
             while True:
@@ -362,13 +380,15 @@ class Trainer:
     def final_metrics(self, state: SeedState) -> dict[str, np.ndarray]:
         """End-of-run metrics per seed (stacked): losses, rel. L2, the task's extra metrics."""
 
-        def one(s):
-            out = self._log(s, full=True)
-            model = eqx.combine(s.params, self._static)
-            out.update(self.task.extra_metrics(model))
-            return out
+        if self._final_fn is None:
+            def one(s):
+                out = self._log(s, full=True)
+                model = eqx.combine(s.params, self._static)
+                out.update(self.task.extra_metrics(model))
+                return out
 
-        return jax.device_get(eqx.filter_jit(eqx.filter_vmap(one))(state))
+            self._final_fn = eqx.filter_jit(eqx.filter_vmap(one))
+        return jax.device_get(self._final_fn(state))
 
 
 def _to_float(x) -> float | None:
