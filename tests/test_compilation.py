@@ -62,8 +62,10 @@ def test_chunk_donates_its_input_state(task):
     trainer = Trainer(task, tiny_solver(width=8), 4, SIZES, n_log=2, seed_layout="vmap")
     state = trainer._init_phase(0, trainer.init([0, 1]))
     leaves = [x for x in jax.tree.leaves(state) if isinstance(x, jax.Array)]
-    new, _ = trainer._chunk_fn(0)(state, jnp.asarray(0))
+    step0 = jnp.asarray(0)
+    new, _ = trainer._chunk_fn(0)(step0, state)
     jax.block_until_ready(new)
     # donated buffers are consumed by the call (on CPU too: jax ≥ 0.4.3x supports donation there)
     assert all(x.is_deleted() for x in leaves)
     assert not any(x.is_deleted() for x in jax.tree.leaves(new) if isinstance(x, jax.Array))
+    assert not step0.is_deleted()  # the step counter is not donated: callers may reuse it

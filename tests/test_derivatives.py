@@ -115,7 +115,7 @@ def test_fourth_derivatives_equal_dense_derivative_tensor(f, d):
         H4 = jax.jacfwd(jax.jacfwd(jax.jacfwd(jax.jacfwd(f))))(x)  # (c, d, d, d, d)
         partials = jnp.stack([fourth_partial(f, x, *idx) for idx in IDX4])
         taylor = jnp.stack([directional_taylor(f, x, v, 4) for v in dirs])
-        bih = (biharmonic(f, x, method="jvp"), biharmonic(f, x))
+        bih = (biharmonic(f, x, method="jvp"), biharmonic(f, x, method="taylor"))
         return H4, partials, taylor, bih
 
     H4s, partials, taylor, (bih_jvp, bih_taylor) = _at_points(all_of, d, n=2)
@@ -141,5 +141,6 @@ def test_biharmonic_of_analytic_field_matches_closed_form():
     want = (a**2 + b**2) ** 2 * f(x)
     # b⁴ ≈ 6.6e4: the largest fourth derivative sets the rounding scale
     _close(biharmonic(f, x), want, scale=16 * b**4)
+    _close(biharmonic(f, x, method="taylor"), want, scale=16 * b**4)
     with pytest.raises(ValueError, match="unknown method"):
         biharmonic(f, x, method="hessian")

@@ -325,9 +325,10 @@ class Trainer:
 
         # The incoming state is dead once the chunk returns, so its buffers are donated: XLA
         # writes the new state in place instead of allocating a second copy of parameters,
-        # optimizer state and points (measured in benchmarks/README.md).
-        @eqx.filter_jit(donate="all")
-        def run_chunk(state: SeedState, step0):
+        # optimizer state and points. ``step0`` comes first because equinox donates everything
+        # except the first argument, and a caller may well reuse its step counter.
+        @eqx.filter_jit(donate="all-except-first")
+        def run_chunk(step0, state: SeedState):
             def body(s, i):
                 return vstep(s, step0 + i), None
 
@@ -362,7 +363,7 @@ class Trainer:
                 if np.all(failed | (evals >= self.phase_ends[i])):
                     break
                 t0 = time.perf_counter()
-                state, log = fn(state, jnp.asarray(gstep))
+                state, log = fn(jnp.asarray(gstep), state)
                 log = jax.device_get(log)
                 dt = time.perf_counter() - t0
                 if first:
