@@ -15,7 +15,7 @@ from helpers import tiny_solver
 from jax._src import monitoring
 
 from regimebench.problem import load_problem
-from regimebench.train import Trainer, train
+from regimebench.train import Trainer, resolve_layout, train
 
 SIZES = {"pde": 32, "bc": 16}
 LOWERING = "/jax/core/compile/jaxpr_to_mlir_module_duration"
@@ -69,3 +69,9 @@ def test_chunk_donates_its_input_state(task):
     assert all(x.is_deleted() for x in leaves)
     assert not any(x.is_deleted() for x in jax.tree.leaves(new) if isinstance(x, jax.Array))
     assert not step0.is_deleted()  # the step counter is not donated: callers may reuse it
+
+
+def test_auto_layout_on_cpu_uses_small_vmapped_groups():
+    # conftest pins the CPU backend; the group sizes are the measured choice (benchmarks/README.md)
+    assert jax.default_backend() == "cpu"
+    assert [resolve_layout("auto", n) for n in (1, 3, 4, 5, 16, 64)] == [1, 3, 4, 3, 4, 4]

@@ -9,10 +9,11 @@ Failures are data: a seed whose loss or parameters become non-finite is *frozen*
 finite state and marked failed (with the step), while the other seeds go on.
 
 Seed layout. On a GPU one small PINN leaves most of the device idle, so all seeds are vmapped
-together. On a small CPU one seed already fills the cores and a wide vmap is slower than running
-seeds one after another, so seeds run in groups through the *same* compiled program (group size
-1 = sequential). ``seed_layout`` is ``"auto"`` (vmap on accelerators, sequential on CPU),
-``"vmap"``, ``"sequential"`` or a group size; it is recorded in every run record.
+together. On a small CPU a wide vmap gains nothing over running seeds one after another, but
+small vmapped groups do (measured: ``benchmarks/README.md``), so seeds run in groups through the
+*same* compiled program (group size 1 = sequential). ``seed_layout`` is ``"auto"`` (vmap on
+accelerators, groups of at most :data:`CPU_GROUP` on CPU), ``"vmap"``, ``"sequential"`` or a
+group size; it is recorded in every run record.
 
 :func:`train` is pure with respect to the file system: it returns a :class:`TrainResult`; writing
 records is the runner's job.
@@ -78,6 +79,19 @@ class TrainResult:
     static: Any = field(repr=False, default=None)  # the model's non-array part, for diagnostics
 
 
+# Seeds per vmapped group on CPU under ``"auto"``. On the 2-core CPU, helmholtz default entry
+# (cpu tier), groups of 2–4 gave 1.2–1.7× the seed-steps/s of sequential seeds, while one
+# 16-wide vmap only matched sequential (benchmarks/README.md, bench_train.py).
+CPU_GROUP = 4
+
+
+def _cpu_group(n_seeds: int) -> int:
+    """At most CPU_GROUP seeds per group, choosing the size that pads the last group least."""
+    if n_seeds <= CPU_GROUP:
+        return n_seeds
+    return min(range(CPU_GROUP, 1, -1), key=lambda g: (math.ceil(n_seeds / g) * g, -g))
+
+
 def resolve_layout(layout: str | int, n_seeds: int) -> int:
     """Group size for ``layout`` (see module docstring)."""
     if isinstance(layout, int) or (isinstance(layout, str) and layout.isdigit()):
@@ -87,7 +101,7 @@ def resolve_layout(layout: str | int, n_seeds: int) -> int:
     if layout == "sequential":
         return 1
     if layout == "auto":
-        return n_seeds if jax.default_backend() != "cpu" else 1
+        return n_seeds if jax.default_backend() != "cpu" else _cpu_group(n_seeds)
     raise ValueError(f"unknown seed layout {layout!r}: use auto, vmap, sequential or a group size")
 
 
