@@ -74,4 +74,4 @@ def test_chunk_donates_its_input_state(task):
 def test_auto_layout_on_cpu_uses_small_vmapped_groups():
     # conftest pins the CPU backend; the group sizes are the measured choice (benchmarks/README.md)
     assert jax.default_backend() == "cpu"
-    assert [resolve_layout("auto", n) for n in (1, 3, 4, 5, 16, 64)] == [1, 3, 4, 3, 4, 4]
+    assert [resolve_layout("auto", n) for n in (1, 3, 4, 5, 16, 64)] == [1, 2, 2, 2, 2, 2]

@@ -79,10 +79,11 @@ class TrainResult:
     static: Any = field(repr=False, default=None)  # the model's non-array part, for diagnostics
 
 
-# Seeds per vmapped group on CPU under ``"auto"``. On the 2-core CPU, helmholtz default entry
-# (cpu tier), groups of 2–4 gave 1.2–1.7× the seed-steps/s of sequential seeds, while one
-# 16-wide vmap only matched sequential (benchmarks/README.md, bench_train.py).
-CPU_GROUP = 4
+# Seeds per vmapped group on CPU under ``"auto"``. On the 2-core CPU (helmholtz default entry,
+# cpu tier, interleaved A/B), groups of 2 gave 0.98–1.8× the seed-steps/s of sequential seeds at
+# S = 16 and 1.3–1.45× at S = 4; groups of 4 were less consistent (0.85–1.7×) and one 16-wide
+# vmap only matched sequential (benchmarks/README.md, bench_train.py).
+CPU_GROUP = 2
 
 
 def _cpu_group(n_seeds: int) -> int:
