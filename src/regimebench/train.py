@@ -9,10 +9,11 @@ Failures are data: a seed whose loss or parameters become non-finite is *frozen*
 finite state and marked failed (with the step), while the other seeds go on.
 
 Seed layout. On a GPU one small PINN leaves most of the device idle, so all seeds are vmapped
-together. On a small CPU one seed already fills the cores and a wide vmap is slower than running
-seeds one after another, so seeds run in groups through the *same* compiled program (group size
-1 = sequential). ``seed_layout`` is ``"auto"`` (vmap on accelerators, sequential on CPU),
-``"vmap"``, ``"sequential"`` or a group size; it is recorded in every run record.
+together. On a small CPU a wide vmap gains nothing over running seeds one after another, but
+small vmapped groups do (measured: ``benchmarks/README.md``), so seeds run in groups through the
+*same* compiled program (group size 1 = sequential). ``seed_layout`` is ``"auto"`` (vmap on
+accelerators, groups of at most :data:`CPU_GROUP` on CPU), ``"vmap"``, ``"sequential"`` or a
+group size; it is recorded in every run record.
 
 :func:`train` is pure with respect to the file system: it returns a :class:`TrainResult`; writing
 records is the runner's job.
@@ -80,6 +81,20 @@ class TrainResult:
     static: Any = field(repr=False, default=None)  # the model's non-array part, for diagnostics
 
 
+# Seeds per vmapped group on CPU under ``"auto"``. On the 2-core CPU (helmholtz default entry,
+# cpu tier, interleaved A/B), groups of 2 gave 0.98–1.8× the seed-steps/s of sequential seeds at
+# S = 16 and 1.3–1.45× at S = 4; groups of 4 were less consistent (0.85–1.7×) and one 16-wide
+# vmap only matched sequential (benchmarks/README.md, bench_train.py).
+CPU_GROUP = 2
+
+
+def _cpu_group(n_seeds: int) -> int:
+    """At most CPU_GROUP seeds per group, choosing the size that pads the last group least."""
+    if n_seeds <= CPU_GROUP:
+        return n_seeds
+    return min(range(CPU_GROUP, 1, -1), key=lambda g: (math.ceil(n_seeds / g) * g, -g))
+
+
 def resolve_layout(layout: str | int, n_seeds: int) -> int:
     """Group size for ``layout`` (see module docstring)."""
     if isinstance(layout, int) or (isinstance(layout, str) and layout.isdigit()):
@@ -89,7 +104,7 @@ def resolve_layout(layout: str | int, n_seeds: int) -> int:
     if layout == "sequential":
         return 1
     if layout == "auto":
-        return n_seeds if jax.default_backend() != "cpu" else 1
+        return n_seeds if jax.default_backend() != "cpu" else _cpu_group(n_seeds)
     raise ValueError(f"unknown seed layout {layout!r}: use auto, vmap, sequential or a group size")
 
 
@@ -157,7 +172,13 @@ class Trainer:
         self.phase_ends = ends
         self.chunk = max(1, math.ceil(self.evals / self.n_log))
         self._static = None
+        # Compiled functions are built once per Trainer and reused by every seed group, so a run
+        # compiles each of them once (a fresh ``filter_jit(lambda ...)`` per group would not hit
+        # JAX's cache: the cache is keyed on the function object).
         self._chunk_fns: dict[int, Callable] = {}
+        self._phase_init_fns: dict[int, Callable] = {}
+        self._init_fn: Callable | None = None
+        self._final_fn: Callable | None = None
 
     # ---------------------------------------------------------------------------- init
     def _make_model(self, key):
@@ -184,8 +205,11 @@ class Trainer:
             return params, static, batch, res, k_run
 
         # The static part (activation functions, shapes) is identical across seeds: take it once.
-        _, static, *_ = eqx.filter_eval_shape(one, keys[0])
-        self._static = static
+        if self._static is None:
+            _, static, *_ = eqx.filter_eval_shape(one, keys[0])
+            self._static = static
+        if self._init_fn is not None:
+            return self._init_fn(keys)
 
         def one_state(kd):
             params, _, batch, res, k_run = one(kd)
@@ -200,7 +224,8 @@ class Trainer:
                 failed_step=jnp.asarray(-1, jnp.int32),
             )
 
-        return eqx.filter_jit(lambda k: _strong(eqx.filter_vmap(one_state)(k)))(keys)
+        self._init_fn = eqx.filter_jit(lambda k: _strong(eqx.filter_vmap(one_state)(k)))
+        return self._init_fn(keys)
 
     # ---------------------------------------------------------------------------- losses
     def _losses(self, params, weight_state, batch):
@@ -290,7 +315,12 @@ class Trainer:
             (old.failed | fail_now, jnp.where(fail_now, gstep.astype(jnp.int32), old.failed_step)),
         )
 
-    def _init_phase(self, phase, state: SeedState) -> SeedState:
+    def _init_phase(self, index: int, state: SeedState) -> SeedState:
+        if index not in self._phase_init_fns:
+            self._phase_init_fns[index] = self._make_phase_init(self.phases[index])
+        return self._phase_init_fns[index](state)
+
+    def _make_phase_init(self, phase) -> Callable:
         tx = phase.transform
 
         def one(s: SeedState):
@@ -304,7 +334,7 @@ class Trainer:
             return eqx.tree_at(lambda t: (t.opt_state, t.evals), s, (opt_state, evals),
                                is_leaf=lambda x: x is None)
 
-        return eqx.filter_jit(lambda st: _strong(eqx.filter_vmap(one)(st)))(state)
+        return eqx.filter_jit(lambda st: _strong(eqx.filter_vmap(one)(st)))
 
     def _chunk_fn(self, index: int):
         if index in self._chunk_fns:
@@ -314,8 +344,12 @@ class Trainer:
         vstep = eqx.filter_vmap(step, in_axes=(0, None))
         chunk = self.chunk
 
-        @eqx.filter_jit
-        def run_chunk(state: SeedState, step0):
+        # The incoming state is dead once the chunk returns, so its buffers are donated: XLA
+        # writes the new state in place instead of allocating a second copy of parameters,
+        # optimizer state and points. ``step0`` comes first because equinox donates everything
+        # except the first argument, and a caller may well reuse its step counter.
+        @eqx.filter_jit(donate="all-except-first")
+        def run_chunk(step0, state: SeedState):
             def body(s, i):
                 return vstep(s, step0 + i), None
 
@@ -374,8 +408,8 @@ class Trainer:
         if self.diagnostics is not None:
             logs[0].update(jax.device_get(eqx.filter_jit(self._probe_log)(state, 0)))
         compile_s, train_s, gstep = 0.0, 0.0, 0
-        for i, phase in enumerate(self.phases):
-            state = self._init_phase(phase, state)
+        for i in range(len(self.phases)):
+            state = self._init_phase(i, state)
             fn = self._chunk_fn(i)
             first = True
             while True:
@@ -384,7 +418,7 @@ class Trainer:
                 if np.all(failed | (evals >= self.phase_ends[i])):
                     break
                 t0 = time.perf_counter()
-                state, log = fn(state, jnp.asarray(gstep))
+                state, log = fn(jnp.asarray(gstep), state)
                 log = jax.device_get(log)
                 dt = time.perf_counter() - t0
                 if first:
@@ -402,13 +436,15 @@ class Trainer:
     def final_metrics(self, state: SeedState) -> dict[str, np.ndarray]:
         """End-of-run metrics per seed (stacked): losses, rel. L2, the task's extra metrics."""
 
-        def one(s):
-            out = self._log(s, full=True)
-            model = eqx.combine(s.params, self._static)
-            out.update(self.task.extra_metrics(model))
-            return out
+        if self._final_fn is None:
+            def one(s):
+                out = self._log(s, full=True)
+                model = eqx.combine(s.params, self._static)
+                out.update(self.task.extra_metrics(model))
+                return out
 
-        return jax.device_get(eqx.filter_jit(eqx.filter_vmap(one))(state))
+            self._final_fn = eqx.filter_jit(eqx.filter_vmap(one))
+        return jax.device_get(self._final_fn(state))
 
 
 def _to_float(x) -> float | None:
