@@ -27,11 +27,16 @@ from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from regimebench._catalogue import load_problem_module
 from regimebench.derivatives import partial, second_partial
-from regimebench.problem import EvalSet, PointwiseTask, load_problem, uniform_box
+from regimebench.problem import (
+    EvalSet,
+    PointwiseTask,
+    load_problem,
+    tensor_grid_eval_set,
+    uniform_box,
+)
 from regimebench.reference import cached_reference
 from regimebench.timewise import time_window_errors
 
@@ -47,9 +52,7 @@ def initial_condition(x: jax.Array) -> jax.Array:
 
 def evaluation_grid(ref) -> EvalSet:
     """The 201 × 512 (t, x) grid of the cached float64 reference, flattened time-major."""
-    T, X = np.meshgrid(ref["t"], ref["x"], indexing="ij")
-    pts = np.stack([T.ravel(), X.ravel()], axis=-1)
-    return EvalSet(jnp.asarray(pts), jnp.asarray(ref["u"].reshape(-1, 1)), T.shape, ("t", "x"))
+    return tensor_grid_eval_set((ref["t"], ref["x"]), ref["u"], ("t", "x"))
 
 
 def reference(params: dict):

@@ -11,11 +11,16 @@ from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from regimebench._catalogue import load_problem_module
 from regimebench.derivatives import laplacian
-from regimebench.problem import EvalSet, PointwiseTask, uniform_box, uniform_box_boundary
+from regimebench.problem import (
+    EvalSet,
+    PointwiseTask,
+    tensor_grid_eval_set,
+    uniform_box,
+    uniform_box_boundary,
+)
 from regimebench.reference import cached_reference
 
 LOWER, UPPER = (-1.0, -1.0), (1.0, 1.0)
@@ -33,9 +38,7 @@ def source(x: jax.Array, a1: float, a2: float, k: float) -> jax.Array:
 
 def evaluation_grid(ref) -> EvalSet:
     """201 × 201 tensor grid including the boundary, from the cached float64 reference."""
-    X, Y = np.meshgrid(ref["x"], ref["y"], indexing="ij")
-    pts = np.stack([X.ravel(), Y.ravel()], axis=-1)
-    return EvalSet(jnp.asarray(pts), jnp.asarray(ref["u"].reshape(-1, 1)), X.shape, ("x", "y"))
+    return tensor_grid_eval_set((ref["x"], ref["y"]), ref["u"], ("x", "y"))
 
 
 def reference(params: dict):

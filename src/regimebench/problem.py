@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import abc
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ._catalogue import load_module, problems_dir
 from ._registry import UnknownComponentError, did_you_mean
@@ -47,6 +48,7 @@ __all__ = [
     "list_problems",
     "load_problem",
     "rel_l2",
+    "tensor_grid_eval_set",
     "uniform_box",
     "uniform_box_boundary",
 ]
@@ -76,6 +78,20 @@ class EvalSet(eqx.Module):
     targets: jax.Array
     grid_shape: tuple[int, ...] = eqx.field(static=True)
     axes: tuple[str, ...] = eqx.field(static=True)
+
+
+def tensor_grid_eval_set(coords: Sequence[Any], values: Any, axes: tuple[str, ...]) -> EvalSet:
+    """An :class:`EvalSet` on the tensor grid of 1-D ``coords`` (``ij`` order, first axis slowest).
+
+    ``values`` has the grid's shape, optionally with a trailing channel axis; it is flattened to
+    ``(m, c)`` in the same order as the points.
+    """
+    mesh = np.meshgrid(*[np.asarray(c) for c in coords], indexing="ij")
+    points = np.stack([m.ravel() for m in mesh], axis=-1)
+    vals = np.asarray(values)
+    channels = vals.shape[len(mesh[0].shape):] or (1,)
+    return EvalSet(jnp.asarray(points), jnp.asarray(vals.reshape(-1, *channels)),
+                   tuple(mesh[0].shape), tuple(axes))
 
 
 class AbstractTask(eqx.Module):
