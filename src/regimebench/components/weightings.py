@@ -142,7 +142,20 @@ def _check_fraction(name: str, value) -> None:
 # Term weightings from per-term gradients.
 
 
-class GradNorm(Weighting):
+
+class _GradientBalanced(Weighting):
+    """Term weights held as state (one scalar per term, starting at 1) and refreshed from the
+    per-term gradients by a subclass's ``update``; the loss never differentiates through them."""
+
+    def init(self, residuals):
+        dtype = jnp.result_type(*[r.dtype for r in residuals.values()])
+        return {k: jnp.ones((), dtype) for k in residuals}
+
+    def term_weights(self, state, names):
+        return {k: jax.lax.stop_gradient(state[k]) for k in names}
+
+
+class GradNorm(_GradientBalanced):
     """Learning-rate annealing / grad-norm balancing (Wang, Teng & Perdikaris 2021).
 
     Every ``every`` steps the per-term gradients ``g_k = ∇θ L_k`` (unweighted terms, current
@@ -159,13 +172,6 @@ class GradNorm(Weighting):
     momentum: float = eqx.field(static=True)
     statistic: str = eqx.field(static=True)
     reference: str = eqx.field(static=True)
-
-    def init(self, residuals):
-        dtype = jnp.result_type(*[r.dtype for r in residuals.values()])
-        return {k: jnp.ones((), dtype) for k in residuals}
-
-    def term_weights(self, state, names):
-        return {k: jax.lax.stop_gradient(state[k]) for k in names}
 
     def targets(self, grads: Mapping[str, object]) -> dict[str, jax.Array]:
         """Target weights ``ŵ`` from per-term gradient pytrees (the rule, without averaging)."""
@@ -205,7 +211,7 @@ def make_grad_norm(*, every: int = 100, momentum: float = 0.9, statistic: str = 
                     reference=str(reference))
 
 
-class InverseDirichlet(Weighting):
+class InverseDirichlet(_GradientBalanced):
     """Inverse-Dirichlet weighting (Maddu, Sturm, Müller & Sbalzarini 2021).
 
     Every ``every`` steps, ``σ_k = std(vec ∇θ L_k)`` (unbiased, over all parameters) gives the
@@ -217,13 +223,6 @@ class InverseDirichlet(Weighting):
     every: int = eqx.field(static=True)
     alpha: float = eqx.field(static=True)
     reference: str = eqx.field(static=True)
-
-    def init(self, residuals):
-        dtype = jnp.result_type(*[r.dtype for r in residuals.values()])
-        return {k: jnp.ones((), dtype) for k in residuals}
-
-    def term_weights(self, state, names):
-        return {k: jax.lax.stop_gradient(state[k]) for k in names}
 
     def targets(self, grads: Mapping[str, object]) -> dict[str, jax.Array]:
         """Target weights ``ŵ`` from per-term gradient pytrees."""
