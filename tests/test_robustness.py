@@ -37,12 +37,21 @@ def _records(out):
 SEEDS = 24
 
 
+def _batch_cmd(entry, out):
+    args = ["batch", "--problem", "helmholtz", "--solver", str(entry), "--seeds", str(SEEDS),
+            "--budget", "smoke", "--isolate-seeds", "--out", str(out)]
+    # A shell that starts jobs in the background (`cmd &`) makes them ignore SIGINT, and Python
+    # keeps an inherited "ignore": the child installs the default handler itself before running
+    # the CLI, so Ctrl-C reaches the batch wherever the test suite was started from (no
+    # preexec_fn: forking a multithreaded JAX process is unsafe).
+    boot = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "sys.argv = ['bench', *sys.argv[1:]]; runpy.run_module('regimebench', run_name='__main__')")
+    return [sys.executable, "-c", boot, *args]
+
+
 def _start_batch(entry, out):
-    cmd = [sys.executable, "-m", "regimebench", "batch", "--problem", "helmholtz", "--solver",
-           str(entry), "--seeds", str(SEEDS), "--budget", "smoke", "--isolate-seeds", "--out",
-           str(out)]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=_env())
+    return subprocess.Popen(_batch_cmd(entry, out), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=_env())
 
 
 def _wait_for_records(proc, out, n, timeout=300):
@@ -75,7 +84,7 @@ def test_interrupt_and_kill_lose_nothing_and_resume_continues(tmp_path):
     assert [p for p in out.rglob("*") if p.is_file() and p not in after_kill
             and not p.name.endswith(".tmp")] == []
     # Resume: the missing seeds run, the finished ones are left alone.
-    r = subprocess.run(_start_batch(entry, out).args, capture_output=True, text=True, env=_env(),
+    r = subprocess.run(_batch_cmd(entry, out), capture_output=True, text=True, env=_env(),
                        timeout=600)
     assert r.returncode == 0, r.stderr
     assert f"{len(after_kill)} of {SEEDS} seed(s) already have records" in r.stderr

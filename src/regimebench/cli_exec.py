@@ -170,8 +170,10 @@ def doctor(
     console.print(f"{runs}: {ok} healthy record(s), {len(problems)} problem(s)")
     if problems:
         table = Table()
-        for col in ("problem", "file", "detail"):
-            table.add_column(col)
+        table.add_column("problem", no_wrap=True)
+        # A path is what users copy: never broken across lines, however narrow the terminal.
+        table.add_column("file", no_wrap=True, overflow="ignore")
+        table.add_column("detail")
         for kind, path, detail in problems:
             table.add_row(kind, str(path.relative_to(runs)), detail)
         console.print(table)
