@@ -57,6 +57,15 @@ class Weighting(eqx.Module):
     def init(self, residuals: Mapping[str, jax.Array]):
         return ()
 
+    @property
+    def init_reads_residuals(self) -> bool:
+        """Whether :meth:`init` reads the residuals' *values* (not only shapes and dtypes).
+
+        When it does not, the trainer passes zeros of the right shapes and skips evaluating
+        the PDE at initialisation (one compiled program fewer per run).
+        """
+        return False
+
     def term_weights(self, state, names: tuple[str, ...]) -> dict[str, jax.Array]:
         return {k: jnp.asarray(1.0) for k in names}
 
@@ -159,11 +168,19 @@ class GradNorm(_GradientBalanced):
     """Learning-rate annealing / grad-norm balancing (Wang, Teng & Perdikaris 2021).
 
     Every ``every`` steps the per-term gradients ``g_k = ∇θ L_k`` (unweighted terms, current
-    parameters) give target weights ``ŵ``, and the weights follow a moving average
+    parameters) and the current weights give target weights ``ŵ``, and the weights follow a moving average
     ``w ← m·w + (1 − m)·ŵ`` (``m = momentum``). Two statistics:
 
-    * ``"max_mean"`` — the 2021 paper's rule: ``ŵ_k = max|g_ref| / mean|g_k|`` with the
-      reference term (``reference``, default ``pde``) fixed at weight 1;
+    * ``"max_mean"`` — the 2021 paper's rule (its Algorithm 1 and the authors' code):
+      ``ŵ_k = max|g_ref| / mean|w_k·g_k|``, where ``g_ref`` is the gradient of the PDE-residual
+      loss ``L_r``; the terms that make up ``L_r`` keep weight 1. ``reference = "residual"``
+      (default) takes ``L_r`` as the sum of every term that is not a boundary, initial or data
+      term (names starting ``bc``, ``ic``, ``data``), as the authors' cavity code sums the two
+      momentum residuals; a term name (e.g. ``"pde"``) takes that term alone. The denominator is the gradient of the *weighted* term, so the
+      update's fixed point is ``w_k = sqrt(max|g_ref| / mean|g_k|)``: as ``L_k`` shrinks the
+      weight grows only as the square root. Dividing by the *unweighted* gradient instead (an
+      earlier version of this class) has no such brake: on helmholtz the bc weight ran away to
+      ~1e6 and every seed collapsed to u ≈ 0;
     * ``"norm"`` — the rule of Wang et al.'s "Expert's guide" (jaxpi):
       ``ŵ_k = (Σ_j ‖g_j‖₂) / ‖g_k‖₂`` for every term.
     """
@@ -173,34 +190,49 @@ class GradNorm(_GradientBalanced):
     statistic: str = eqx.field(static=True)
     reference: str = eqx.field(static=True)
 
-    def targets(self, grads: Mapping[str, object]) -> dict[str, jax.Array]:
-        """Target weights ``ŵ`` from per-term gradient pytrees (the rule, without averaging)."""
+    def targets(self, grads: Mapping[str, object],
+                weights: Mapping[str, jax.Array] | None = None) -> dict[str, jax.Array]:
+        """Target weights ``ŵ`` from per-term gradient pytrees (the rule, without averaging).
+
+        ``grads`` are gradients of the *unweighted* terms; ``weights`` are the current term
+        weights (1 if omitted), used by ``max_mean`` as described in the class docstring.
+        """
         flat = {k: _flat(g) for k, g in grads.items()}
         tiny = jnp.finfo(next(iter(flat.values())).dtype).tiny
         if self.statistic == "norm":
             norms = {k: jnp.linalg.norm(v) for k, v in flat.items()}
             total = sum(norms.values())
             return {k: total / jnp.maximum(n, tiny) for k, n in norms.items()}
-        if self.reference not in flat:
-            raise ValueError(f"grad_norm: reference term {self.reference!r} is not a loss term "
-                             f"of this task ({', '.join(flat)})")
-        top = jnp.max(jnp.abs(flat[self.reference]))
-        return {k: (jnp.ones((), top.dtype) if k == self.reference
-                    else top / jnp.maximum(jnp.mean(jnp.abs(v)), tiny))
+        ref = residual_terms(flat) if self.reference == "residual" else (self.reference,)
+        if not ref or any(k not in flat for k in ref):
+            raise ValueError(f"grad_norm: reference {self.reference!r} names no loss term of "
+                             f"this task ({', '.join(flat)})")
+        top = jnp.max(jnp.abs(sum(flat[k] for k in ref)))
+        weights = weights or {}
+        return {k: (jnp.ones((), top.dtype) if k in ref
+                    else top / jnp.maximum(weights.get(k, 1.0) * jnp.mean(jnp.abs(v)), tiny))
                 for k, v in flat.items()}
 
     def update(self, state, ctx):
         def refresh():
-            target = self.targets(ctx.term_grads())
+            target = self.targets(ctx.term_grads(), state)
             m = self.momentum
             return {k: (m * state[k] + (1 - m) * target[k]).astype(state[k].dtype) for k in state}
 
         return _every(self.every, ctx.step, refresh, state)
 
 
+CONSTRAINT_PREFIXES = ("bc", "ic", "data")
+
+
+def residual_terms(names) -> tuple[str, ...]:
+    """The PDE-residual terms among ``names``: all but boundary, initial and data terms."""
+    return tuple(k for k in names if not k.startswith(CONSTRAINT_PREFIXES))
+
+
 @weightings.register("grad_norm")
 def make_grad_norm(*, every: int = 100, momentum: float = 0.9, statistic: str = "max_mean",
-                   reference: str = "pde") -> GradNorm:
+                   reference: str = "residual") -> GradNorm:
     """Grad-norm / learning-rate annealing term weights (Wang, Teng & Perdikaris 2021)."""
     _check_positive("every", every)
     _check_fraction("momentum", momentum)
@@ -280,6 +312,10 @@ class RBA(Weighting):
     def _weighted(self, names):
         return tuple(names) if self.terms is None else tuple(k for k in names if k in self.terms)
 
+    @property
+    def init_reads_residuals(self) -> bool:
+        return self.init_mode == "residual"
+
     def _normalised(self, r):
         a = jnp.sqrt(_sq(r))
         return a / jnp.maximum(jnp.max(a), jnp.finfo(a.dtype).tiny)
@@ -357,6 +393,10 @@ class Causal(Weighting):
 
     def init(self, residuals):
         return self.base.init(residuals)
+
+    @property
+    def init_reads_residuals(self) -> bool:
+        return self.base.init_reads_residuals
 
     def term_weights(self, state, names):
         return self.base.term_weights(state, names)
