@@ -69,6 +69,13 @@ def test_regimes_and_stability():
      dict(pred_norm_ratio=0.02, rel_l2=0.3)),
     ("loss_term_imbalance", dict(curves={"evals": EVALS, "grad_ratio": [0.5] * 50 + [1e-3] * 50}),
      dict(curves={"evals": EVALS, "grad_ratio": [1e-3] * 50 + [0.5] * 50})),
+    # unweighted gradients 1e3 apart: a bc weight of 400 balances them (ratio 0.4), weight 1 not
+    ("loss_term_imbalance",
+     dict(curves={"evals": EVALS, "grad_norm_pde": [200.0] * 100, "grad_norm_bc": [0.2] * 100,
+                  "weight_pde": [1.0] * 100, "weight_bc": [1.0] * 100, "grad_ratio": [1e-3] * 100}),
+     dict(curves={"evals": EVALS, "grad_norm_pde": [200.0] * 100, "grad_norm_bc": [0.2] * 100,
+                  "weight_pde": [1.0] * 100, "weight_bc": [400.0] * 100,
+                  "grad_ratio": [1e-3] * 100})),
     ("boundary_initial_violation", dict(loss_bc=0.01), dict(loss_bc=1e-4)),
     ("boundary_initial_violation", dict(loss_ic_u=0.04), dict(loss_ic_u=1e-4)),
     ("causality_violation", dict(rel_l2_t_first=0.01, rel_l2_t_last=0.5, rel_l2=0.3),

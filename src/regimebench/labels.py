@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["regime", "regime_stability", "label_record", "training_phases", "landscape_family",
-           "Family", "FAILURE_MODES", "failure_modes"]
+           "Family", "FAILURE_MODES", "failure_modes", "effective_grad_ratio"]
 
 # Rule parameters (documented in docs/regimes.md).
 DIVERGED_GROWTH = 10.0  # final loss > 10 × initial loss ...
@@ -40,7 +40,7 @@ DIVERGED_FROM_MIN = 1e3  # ... or > 1000 × the lowest logged loss
 STAGNATION_GAIN = 0.9  # last half of training lowers the loss by less than 10 %
 TRIVIAL_NORM = 0.1  # ‖u_θ‖ / ‖u‖ below this ...
 TRIVIAL_ERROR = 0.9  # ... with rel. L2 at least this
-IMBALANCE_RATIO = 1e-2  # min/max per-term gradient norm below this over the last half
+IMBALANCE_RATIO = 1e-2  # min/max weighted per-term gradient norm below this, last half
 CONSTRAINT_RMS = 0.1  # RMS boundary/initial residual above 10 % of the reference RMS
 CAUSALITY_GROWTH = 10.0  # error in the last quarter of t ≥ 10 × error in the first quarter
 SPECTRAL_HIGH_FRAC = 0.5  # most of the error above the reference's median wavenumber
@@ -237,10 +237,31 @@ def _trivial(c: Context) -> bool:
     return r is not None and e is not None and r < TRIVIAL_NORM and e >= TRIVIAL_ERROR
 
 
-@_mode("loss_term_imbalance", "min/max of the per-term gradient norms (curve grad_ratio) below "
-                              f"{IMBALANCE_RATIO:g} at every logged point of the last half")
+def effective_grad_ratio(curves: Mapping[str, Any]) -> list | None:
+    """min_k / max_k of the per-term gradient norms *as the optimizer sees them*, per log point.
+
+    The probes log ``grad_norm_<k>`` of each unweighted term; an entry with term weights
+    (``weight_<k>`` curves: grad-norm, inverse-Dirichlet, fixed weights ≠ 1) scales term ``k``'s
+    gradient by ``w_k``, so the imbalance the update actually has is that of ``w_k·‖∇L_k‖``.
+    Without weight curves this is the logged ``grad_ratio``. Per-point weights (RBA, causal) are
+    not folded in: for those entries the ratio is that of the unweighted terms.
+    """
+    names = [k[len("grad_norm_"):] for k in curves if k.startswith("grad_norm_")]
+    if not names or not all(f"weight_{k}" in curves for k in names):
+        return curves.get("grad_ratio")
+    out = []
+    for values in zip(*[zip(curves[f"grad_norm_{k}"], curves[f"weight_{k}"]) for k in names]):
+        scaled = [g * w for g, w in values if g is not None and w is not None]
+        ok = len(scaled) == len(names) and all(math.isfinite(v) for v in scaled)
+        out.append(min(scaled) / max(scaled) if ok and max(scaled) > 0 else None)
+    return out
+
+
+@_mode("loss_term_imbalance", "min/max of the per-term gradient norms, each scaled by its term "
+                              f"weight, below {IMBALANCE_RATIO:g} at every logged point of the "
+                              "last half")
 def _imbalance(c: Context) -> bool:
-    x, ratio = _finite_series(c.curves.get("evals"), c.curves.get("grad_ratio"))
+    x, ratio = _finite_series(c.curves.get("evals"), effective_grad_ratio(c.curves))
     if len(ratio) < 2:
         return False
     late = ratio[x >= x[0] + 0.5 * (x[-1] - x[0])]
