@@ -25,7 +25,7 @@ from .budget import tier_evals
 from .labels import label_record, landscape_family
 from .problem import ProblemError, load_problem
 from .record import RecordError, RunSpec, provenance, read_record, record_path, write_record
-from .solver import SolverSpecError, load_solver, load_solver_file
+from .solver import SolverSpec, SolverSpecError, load_solver, load_solver_file
 
 __all__ = ["BenchError", "RunRequest", "Planned", "plan", "execute", "run_one", "run_seeds",
            "crash_record", "check_writable"]
@@ -45,7 +45,7 @@ class RunRequest:
 
     problem: str
     task: str | None = None
-    solver: str | None = None
+    solver: str | SolverSpec | None = None  # entry name, path to a solver.toml, or a spec
     seeds: Sequence[int] = (0, 1, 2)
     budget: str = "cpu"
     out: Path = Path("results")
@@ -87,7 +87,9 @@ class Planned:
         return [i for i, p in enumerate(self.paths) if not p.is_file()]
 
 
-def _resolve_solver(name: str):
+def _resolve_solver(name):
+    if isinstance(name, SolverSpec):  # an already validated entry (e.g. a test's tiny variant)
+        return name
     path = Path(name)
     if path.suffix == ".toml" or (path.is_dir() and (path / "solver.toml").is_file()):
         return load_solver_file(path)
