@@ -1,74 +1,105 @@
 """Every solver entry trains on every (problem, task) it declares that the catalogue has.
 
-One case per (entry, problem, task): one seed, the problem's ``smoke`` collocation sizes, run
-through the real runner so a record is written. Operator tasks are left to the operator tests.
+One case per (entry, problem, task), operator tasks included: a *tiny variant* of the entry
+(same components, small widths; see ``tests/zoo_matrix.py``), one seed, the problem's ``smoke``
+collocation sizes, :data:`~zoo_matrix.SMOKE_EVALS` gradient evaluations, trained through the real
+runner so a record is written. The cases are trained by two worker processes started once per
+session (the ``matrix`` fixture, which trains only the cases selected for this session); each
+parametrised test then checks its own case's record.
 
-Why 400 gradient evaluations rather than the smoke tier's count (60 on helmholtz): in 60 Adam
-steps at lr 1e-3 every weight moves by at most ~0.06, and on helmholtz the mini-batch loss
-(dominated by the source term, ~6.5e3 at initialisation) does not measurably fall — the
-batch-to-batch noise with 64 resampled points is ±25 % (measured: 5.0e3 … 8.0e3 over the first
-60 steps of pinn-mlp-adam). By 300 steps the baseline is at ~0.55× its initial loss on all three
-seeds of the cpu-tier records, so at 400 the check below has a wide margin. Compilation, not
-these steps, dominates each case's time.
+Why 200 gradient evaluations rather than the smoke tier's count (60 on helmholtz): in 60 Adam
+steps at lr 1e-3 every weight moves by at most ~0.06, and the mini-batch loss (points are
+resampled every step) does not measurably fall — the batch-to-batch noise with 64 points is
+±25 %. Compilation, not these steps, dominates each case's time.
 
 "The loss fell" is judged on the objective the entry optimises: the per-term losses weighted by
 the entry's *final* term weights (the ``weight_<term>`` curves; 1 for fixed weightings), so that
 balancing entries (grad-norm, inverse-Dirichlet), which trade the PDE term for the boundary
 terms, are not judged on the unweighted sum they do not minimise. Per-point weights (RBA,
 causal) are not in the curves; for those the unweighted terms are used. Passing: the median of
-the last three logged values is below ``FALL`` × the initial value. Measured on helmholtz (one
-run, contended CPU): ratios 0.007 (fourier, rba, piratenet), 0.05 (modified-mlp-gradnorm), 0.08
-(adam-lbfgs), 0.62 (lbfgs), 0.70 (mlp-adam), 0.93 (inverse-dirichlet, whose boundary weight
-reaches ~2.6e4 within the run). FALL = 0.95 therefore checks "fell", with a thin margin for the
-slowest entries; raise SMOKE_EVALS rather than FALL if a new problem makes it flaky.
+the last three logged values is below ``FALL`` × the initial value. FALL = 0.95 checks "fell";
+raise SMOKE_EVALS rather than FALL if a new problem makes it flaky.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import zoo_matrix
+from zoo_matrix import SMOKE_EVALS, case_id
 
-from regimebench.problem import list_problems, load_problem
-from regimebench.runner import RunRequest, execute, plan
-from regimebench.solver import list_solvers, load_solver
-
-SMOKE_EVALS = 400
 FALL = 0.95
+WORKERS = 2  # CI has two cores; XLA compiles on one thread per process
+_CASES = zoo_matrix.cases()
 
 
-# Cheapest first: by default each entry is trained on the first (problem, task) it supports in
-# this order, which keeps CI within its time budget (compilation dominates each case); every
-# problem's own tests train its default entry. REGIMEBENCH_FULL_MATRIX=1 runs every declared pair.
-CHEAPEST_FIRST = ("helmholtz", "burgers", "allen-cahn", "lid-driven-cavity", "darcy",
-                  "active-turbulence")
+def _selected(session) -> list[tuple[str, str, str]]:
+    return [tuple(item.callspec.params["case"]) for item in session.items
+            if getattr(item, "originalname", None) == "test_entry_trains"]
 
 
-def _cases():
-    cases = []
-    names = list_problems()
-    order = [p for p in CHEAPEST_FIRST if p in names] + [p for p in names if p not in CHEAPEST_FIRST]
-    problems = {p: load_problem(p) for p in order}
-    full = os.environ.get("REGIMEBENCH_FULL_MATRIX") == "1"
-    for name in list_solvers():
-        spec = load_solver(name)
-        pairs = [(pname, task) for pname, prob in problems.items() for task in prob.tasks
-                 if task != "operator" and spec.supports(pname, task)]
-        for pname, task in pairs if full else pairs[:1]:
-            cases.append(pytest.param(name, pname, task, id=f"{name}-{pname}-{task}"))
-    return cases
+def _cost(case) -> float:
+    """Rough relative compile cost of a case, from the components (measured on 2 CPU cores:
+    ~5 s for a tiny tanh MLP + Adam on a 2-D problem; the factors below are the measured
+    ratios, rounded). Only used to balance the workers."""
+    from regimebench.solver import load_solver
+
+    solver, problem, task = case
+    if task == "operator":
+        return 3.0
+    spec = load_solver(solver)
+    cost = 2.5 if problem == "active-turbulence" else 1.0  # 5th derivatives of the network
+    cost *= 3.0 if spec.architecture.kind == "piratenet" else 1.0
+    cost *= 2.0 if any(p.kind == "lbfgs" for p in spec.phases) else 1.0
+    weighting = spec.weighting.as_dict()
+    if "grad" in str(weighting) or "dirichlet" in str(weighting):  # per-term gradients
+        cost *= 1.5
+    return cost
 
 
-@pytest.mark.parametrize("solver, problem, task", _cases())
-def test_entry_trains(solver, problem, task, tmp_path: Path):
-    request = RunRequest(problem=problem, task=task, solver=solver, seeds=[0], budget="smoke",
-                         evals=SMOKE_EVALS, out=tmp_path, n_log=20,
-                         command=["pytest", "test_zoo_smoke"])
-    planned = plan(request)
-    [record] = execute(planned)
-    assert planned.paths[0].is_file(), "a record was written"
+def _split(cases, workers: int) -> list[list]:
+    """Longest-processing-time-first: each case, dearest first, goes to the least-loaded worker.
+    References are shared through the session's cache (CI builds each once)."""
+    loads: list[tuple[float, list]] = [(0.0, []) for _ in range(workers)]
+    for c in sorted(cases, key=_cost, reverse=True):
+        i = min(range(workers), key=lambda w: loads[w][0])
+        loads[i] = (loads[i][0] + _cost(c), loads[i][1] + [c])
+    return [share for _, share in loads if share]
+
+
+@pytest.fixture(scope="session")
+def matrix(request, tmp_path_factory) -> Path:
+    """Train every selected case once, in worker processes; returns their output folder."""
+    out = tmp_path_factory.mktemp("zoo-matrix")
+    env = {**os.environ, "XLA_FLAGS": " ".join(
+        [os.environ.get("XLA_FLAGS", ""), zoo_matrix.FAST_COMPILE_FLAGS]).strip()}
+    src = str(Path(__file__).parents[1] / "src")
+    env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    procs = [subprocess.Popen([sys.executable, zoo_matrix.__file__, str(out),
+                               *[":".join(c) for c in share]],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for share in _split(_selected(request.session), WORKERS)]
+    logs = [p.communicate()[0] for p in procs]
+    (out / "workers.log").write_text("\n".join(logs))
+    return out
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=case_id(c)) for c in _CASES])
+def test_entry_trains(case, matrix: Path):
+    result_file = matrix / f"{case_id(case)}.json"
+    assert result_file.is_file(), ("the worker did not finish this case:\n"
+                                   + (matrix / "workers.log").read_text()[-3000:])
+    result = json.loads(result_file.read_text())
+    assert "error" not in result, result.get("error")
+    path = Path(result["path"])
+    assert path.is_file(), "a record was written"
+    record = json.loads(path.read_text())
     assert record["status"] == "ok", record.get("traceback") or record.get("failure")
     assert record["evals_done"] >= SMOKE_EVALS
     curves = record["curves"]
@@ -81,3 +112,25 @@ def test_entry_trains(solver, problem, task, tmp_path: Path):
     start, end = objective(0), statistics.median([objective(-1), objective(-2), objective(-3)])
     assert end < FALL * start, (f"objective did not fall: {start:.4g} -> {end:.4g} with final "
                                 f"term weights {weights}")
+
+
+def test_matrix_covers_every_declared_pair():
+    """Each entry appears with every (problem, task) it supports, operator tasks included."""
+    from regimebench.problem import list_problems, load_problem
+    from regimebench.solver import list_solvers, load_solver
+
+    expected = {(s, p, t) for s in list_solvers() for p in list_problems()
+                for t in load_problem(p).tasks if load_solver(s).supports(p, t)}
+    assert set(_CASES) == expected
+    assert {c[0] for c in _CASES} == set(list_solvers())
+
+
+def test_tiny_variant_keeps_everything_but_sizes():
+    from regimebench.solver import load_solver
+
+    spec = load_solver("piratenet")
+    tiny = zoo_matrix.tiny_variant(spec)
+    assert tiny.architecture.kind == spec.architecture.kind
+    assert tiny.architecture.options["width"] == zoo_matrix.TINY["piratenet"]["width"]
+    assert (tiny.phases, tiny.weighting, tiny.sampling, tiny.dtype) == (
+        spec.phases, spec.weighting, spec.sampling, spec.dtype)
