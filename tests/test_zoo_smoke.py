@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import selectors
 import statistics
 import subprocess
 import sys
@@ -63,31 +64,54 @@ def _cost(case) -> float:
     return cost
 
 
-def _split(cases, workers: int) -> list[list]:
-    """Longest-processing-time-first: each case, dearest first, goes to the least-loaded worker.
-    References are shared through the session's cache (CI builds each once)."""
-    loads: list[tuple[float, list]] = [(0.0, []) for _ in range(workers)]
-    for c in sorted(cases, key=_cost, reverse=True):
-        i = min(range(workers), key=lambda w: loads[w][0])
-        loads[i] = (loads[i][0] + _cost(c), loads[i][1] + [c])
-    return [share for _, share in loads if share]
-
-
 @pytest.fixture(scope="session")
 def matrix(request, tmp_path_factory) -> Path:
-    """Train every selected case once, in worker processes; returns their output folder."""
+    """Train every selected case once, in worker processes; returns their output folder.
+
+    Cases go out dearest first (:func:`_cost`), each to whichever worker has just finished one,
+    so the workers finish together. References are shared through the session's cache.
+    """
     out = tmp_path_factory.mktemp("zoo-matrix")
     env = {**os.environ, "XLA_FLAGS": " ".join(
         [os.environ.get("XLA_FLAGS", ""), zoo_matrix.FAST_COMPILE_FLAGS]).strip()}
     src = str(Path(__file__).parents[1] / "src")
     env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    procs = [subprocess.Popen([sys.executable, zoo_matrix.__file__, str(out),
-                               *[":".join(c) for c in share]],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for share in _split(_selected(request.session), WORKERS)]
-    logs = [p.communicate()[0] for p in procs]
-    (out / "workers.log").write_text("\n".join(logs))
+    todo = sorted(_selected(request.session), key=_cost, reverse=True)
+    workers = [subprocess.Popen([sys.executable, zoo_matrix.__file__, str(out)], env=env,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+               for _ in range(min(WORKERS, len(todo)))]
+    log: list[str] = []
+    pending = {w.pid: b"" for w in workers}
+    with selectors.DefaultSelector() as sel:
+        for w in workers:
+            # raw reads: a buffered readline could hold a "done" line back from select()
+            sel.register(w.stdout.fileno(), selectors.EVENT_READ, w)
+            _feed(w, todo)
+        while sel.get_map():
+            for key, _ in sel.select():
+                w, data = key.data, os.read(key.fd, 1 << 16)
+                if not data:  # the worker exited
+                    sel.unregister(key.fd)
+                    continue
+                *lines, pending[w.pid] = (pending[w.pid] + data).split(b"\n")
+                for line in lines:
+                    log.append(line.decode(errors="replace"))
+                    if line.startswith(b"done "):
+                        _feed(w, todo)
+    for w in workers:
+        w.wait()
+    (out / "workers.log").write_text("\n".join(log))
     return out
+
+
+def _feed(worker, todo: list) -> None:
+    """The next case to ``worker``, or end of input when none is left."""
+    if todo:
+        worker.stdin.write(":".join(todo.pop(0)) + "\n")
+        worker.stdin.flush()
+    elif not worker.stdin.closed:
+        worker.stdin.close()
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=case_id(c)) for c in _CASES])

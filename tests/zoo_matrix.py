@@ -2,7 +2,7 @@
 
 Used by ``tests/test_zoo_smoke.py``, which runs this file as worker processes::
 
-    python tests/zoo_matrix.py OUT SOLVER:PROBLEM:TASK [SOLVER:PROBLEM:TASK ...]
+    python tests/zoo_matrix.py OUT [SOLVER:PROBLEM:TASK ...]   (more cases on stdin)
 
 Each case trains a *tiny variant* of the entry (:func:`tiny_variant`: the same architecture kind,
 embedding, optimizer phases, weighting, sampler and dtype, with the widths and depths of
@@ -20,6 +20,7 @@ without changing how the rest of the test suite compiles.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import sys
@@ -100,12 +101,19 @@ def run_case(case, out: Path) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    """Train the cases named on the command line, then those read from stdin, one per line.
+
+    After each case a line ``done <case-id> <seconds>`` goes to stdout, so a parent can hand
+    the next case to whichever worker is idle (the matrix fixture does).
+    """
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     from regimebench._config import configure
 
     configure(platform="cpu")
     out = Path(argv[0])
-    for text in argv[1:]:
+    for text in itertools.chain(argv[1:], (line.strip() for line in sys.stdin)):
+        if not text:
+            continue
         case = tuple(text.split(":"))
         try:
             result = run_case(case, out)
@@ -114,7 +122,7 @@ def main(argv: list[str]) -> int:
         tmp = out / f".{case_id(case)}.json.tmp"
         tmp.write_text(json.dumps(result))
         tmp.replace(out / f"{case_id(case)}.json")
-        print(f"{case_id(case)}: {result.get('seconds', float('nan')):.1f} s", flush=True)
+        print(f"done {case_id(case)} {result.get('seconds', float('nan')):.1f}", flush=True)
     return 0
 
 
