@@ -1,7 +1,8 @@
 """Overhead of training-time gradient probes (SNR, per-term gradient norms) on helmholtz.
 
 Run: ``PYTHONPATH=src pytest benchmarks/bench_snr_overhead.py --benchmark-only``
-(``REGIMEBENCH_BENCH_EVALS`` changes the budget, default 1500 gradient evaluations).
+(``REGIMEBENCH_BENCH_EVALS`` changes the budget; default 3000 gradient evaluations, the
+helmholtz ``cpu`` tier, i.e. 30 training steps per log with the default 100 logs).
 
 Both variants train the canonical ``pinn-mlp-adam`` entry on helmholtz at the ``cpu`` tier's
 collocation sizes with the default logging schedule (100 logs per run); "with" adds the default
@@ -30,7 +31,7 @@ from regimebench.problem import load_problem  # noqa: E402
 from regimebench.solver import load_solver  # noqa: E402
 from regimebench.train import train  # noqa: E402
 
-EVALS = int(os.environ.get("REGIMEBENCH_BENCH_EVALS", "1500"))
+EVALS = int(os.environ.get("REGIMEBENCH_BENCH_EVALS", "3000"))  # the helmholtz cpu tier
 _TIMES: dict[str, list[float]] = {}
 
 

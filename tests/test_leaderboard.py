@@ -229,3 +229,29 @@ def test_cli_build_and_bad_out(tmp_path):
 def test_load_runs_of_missing_folder_is_empty_not_an_error(tmp_path):
     loaded, warnings = load_runs(tmp_path / "nope")
     assert loaded == [] and len(warnings) == 1
+
+
+# ------------------------------------------------------------------ the committed official runs
+OFFICIAL = Path(__file__).parents[1] / "leaderboard" / "runs"
+
+
+def test_official_records_build_and_cover_every_problem_and_task(tmp_path):
+    """``leaderboard/runs`` (what the published site is built from) loads without a single
+    skipped file, covers every task of every catalogue problem, and renders with linked numbers.
+    """
+    loaded, warnings = load_runs(OFFICIAL)
+    if not loaded:
+        pytest.skip("no official records committed")
+    assert warnings == []
+    covered = {(r.record["spec"]["problem"], r.record["spec"]["task"]) for r in loaded}
+    expected = {(p, t) for p in list_problems() for t in load_problem(p).tasks}
+    assert expected <= covered, f"no official runs for {sorted(expected - covered)}"
+    site = tmp_path / "_site"
+    report = build_site(OFFICIAL, site)
+    assert report.records == len(loaded)
+    for name in list_problems():
+        html = (site / "problems" / f"{name}.html").read_text()
+        assert "no runs yet" not in html
+        for cell in re.findall(r'<td class="num[^"]*"[^>]*>(.*?)</td>', html, re.S):
+            if re.search(r"\d", re.sub(r"<[^>]+>", "", cell)):
+                assert "<a href=" in cell, f"{name}: unlinked number {cell!r}"
