@@ -20,12 +20,8 @@ import statistics
 
 import pytest
 
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
-
-from regimebench._config import configure  # noqa: E402
-
-configure(platform="cpu")
-
+# benchmarks/conftest.py configures JAX (CPU unless told otherwise, no persistent compilation
+# cache: configuring again here would switch the cache on for every benchmark in the process).
 from regimebench.diagnostics import DiagnosticsConfig  # noqa: E402
 from regimebench.problem import load_problem  # noqa: E402
 from regimebench.solver import load_solver  # noqa: E402
