@@ -145,3 +145,22 @@ def test_field_metrics_spectral_and_time_probes():
     assert m_hi["rel_l2_t_last"] > 10 * m_hi["rel_l2_t_first"]
     assert len(d_hi["error_by_time"]) == 40
     assert m_lo["pred_norm_ratio"] == pytest.approx(1.3)
+
+
+def test_snr_probe_on_terms_that_share_points():
+    """The cavity's terms (momentum_x, momentum_y, continuity) share the "pde" points and have
+    no batch entry of their own: the SNR probe splits the shared points (it used to crash with
+    a KeyError, so every cavity run at the cpu tier failed), with RBA's per-point weights too."""
+    from regimebench.diagnostics import DiagnosticsConfig
+    from regimebench.problem import load_problem
+    from regimebench.solver import load_solver
+    from regimebench.train import train
+
+    p = load_problem("lid-driven-cavity")
+    sizes = p.sizes("forward", "smoke")
+    task = p.make_task("forward", p.resolve_params("forward"), sizes)
+    for name in ("pinn-mlp-adam", "pinn-rba"):
+        res = train(task, load_solver(name), 20, sizes, [0], n_log=2,
+                    diagnostics=DiagnosticsConfig(landscape=False))
+        snr = [v for v in res.seeds[0].curves["snr"] if v is not None]
+        assert res.seeds[0].status == "ok" and snr and all(v > 0 for v in snr)

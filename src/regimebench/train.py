@@ -385,6 +385,16 @@ class Trainer:
         return ([f"loss_{k}" for k in names] + ["loss", "loss_weighted"]
                 + [f"weight_{k}" for k in names] + ["rel_l2", "evals"])
 
+    def _split_key(self, batch) -> str:
+        """The batch entry the SNR mini-batches split: the first term's own points if it has
+        them, else the first entry that is not boundary, initial or data points (the cavity's
+        terms share one "pde" batch)."""
+        first = self.task.term_names[0]
+        if first in batch:
+            return first
+        inner = [k for k in batch if not k.startswith(("bc", "ic", "data"))]
+        return (inner or list(batch))[0]
+
     def _probe(self, s: SeedState) -> dict[str, jax.Array]:
         """Gradient SNR and per-term gradient norms of one seed (see regimebench.diagnostics)."""
         names = self.task.term_names
@@ -395,7 +405,7 @@ class Trainer:
 
         tw = self.weighting.term_weights(s.weight_state, names)
         pw = self.weighting.point_weights(s.weight_state, names)
-        out = {"snr": gradient_snr(sq_fn, s.params, s.batch, names[0],
+        out = {"snr": gradient_snr(sq_fn, s.params, s.batch, self._split_key(s.batch),
                                    self.diagnostics.snr_batches, tw, pw)}
         out.update(term_grad_norms(sq_fn, s.params, s.batch, names))
         return out

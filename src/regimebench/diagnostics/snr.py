@@ -55,7 +55,9 @@ def gradient_snr(sq_fn: SqFn, params, batch: Mapping[str, jax.Array], split_term
         batch: term → points; ``batch[split_term]`` is split into contiguous blocks (the points
             are i.i.d., so contiguous blocks are random mini-batches). A remainder of fewer than
             B points is dropped.
-        split_term: the term whose points are split (``pde`` for PINNs).
+        split_term: the batch key whose points are split (``pde`` for PINNs); the terms
+            evaluated on those points (several, e.g. the cavity's momenta and continuity) are
+            evaluated on each block.
         n_batches: B (clipped to the number of points).
         term_weights, point_weights: the weighting's current weights, so the SNR is that of the
             loss actually being optimised (as in the paper, which includes RBA weights).
@@ -65,20 +67,24 @@ def gradient_snr(sq_fn: SqFn, params, batch: Mapping[str, jax.Array], split_term
     n = pts.shape[0]
     b = max(2, min(int(n_batches), n))
     m = n // b
-    blocks = pts[: b * m].reshape(b, m, *pts.shape[1:])
-    pw = point_weights.get(split_term)
-    pw_blocks = None if pw is None else pw[: b * m].reshape(b, m, *pw.shape[1:])
 
-    def batch_loss(p, block, pw_block):
+    def blocked(k, w) -> bool:
+        # Per-point weights that live on the split points: those of the split term itself, and
+        # those of terms with no points of their own (cavity: momentum_x, … on the "pde" points).
+        return w is not None and (k == split_term or (k not in batch and w.shape[0] == n))
+
+    def batch_loss(p, i):
+        block = jax.lax.dynamic_slice_in_dim(pts, i * m, m)
         sq = sq_fn(p, {**batch, split_term: block})
         total = 0.0
         for k, v in sq.items():
-            w = pw_block if k == split_term else point_weights.get(k)
+            w = point_weights.get(k)
+            if blocked(k, w):
+                w = jax.lax.dynamic_slice_in_dim(w, i * m, m)
             total = total + term_weights[k] * (v.mean() if w is None else (w * v).mean())
         return total
 
-    grads = jax.vmap(jax.grad(batch_loss), in_axes=(None, 0, 0 if pw_blocks is not None else None))(
-        params, blocks, pw_blocks)
+    grads = jax.vmap(jax.grad(batch_loss), in_axes=(None, 0))(params, jnp.arange(b))
     leaves = weight_leaves(grads, batch_dims=1)
     mu = [g.mean(axis=0) for g in leaves]
     sd = [g.std(axis=0) for g in leaves]
