@@ -35,7 +35,7 @@ import numpy as np
 import optax
 
 from .components import architectures, optimizers, samplers, weightings
-from .components.weightings import WeightingContext
+from .components.weightings import CONSTRAINT_PREFIXES, WeightingContext
 from .diagnostics import DiagnosticsConfig, end_of_training, gradient_snr, term_grad_norms
 from .problem import AbstractTask
 from .solver import SolverSpec
@@ -392,7 +392,7 @@ class Trainer:
         first = self.task.term_names[0]
         if first in batch:
             return first
-        inner = [k for k in batch if not k.startswith(("bc", "ic", "data"))]
+        inner = [k for k in batch if not k.startswith(CONSTRAINT_PREFIXES)]
         return (inner or list(batch))[0]
 
     def _probe(self, s: SeedState) -> dict[str, jax.Array]:
