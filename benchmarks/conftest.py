@@ -28,6 +28,24 @@ from regimebench._config import configure  # noqa: E402
 configure(compile_cache=False)
 
 
+@pytest.fixture(autouse=True)
+def _release_compiled_programs():
+    """Drop JAX's in-memory compilation caches after every benchmark.
+
+    Each benchmark builds its own trainer and programs; kept alive, ~60 of them in one process
+    crashed XLA:CPU with a segmentation fault (twice, at the same late case of
+    ``bench_train.py``, which passes when run alone). No benchmark reuses another's programs,
+    so nothing timed changes.
+    """
+    yield
+    import gc
+
+    import jax
+
+    jax.clear_caches()
+    gc.collect()
+
+
 def pytest_collect_file(file_path, parent):
     # python_files stays test_*.py for the suite; benchmark modules are collected here instead.
     # A file named on the command line is collected by pytest itself: do not add it twice.

@@ -131,6 +131,35 @@ def test_gradient_snr_and_term_norms():
         / max(float(norms["grad_norm_pde"]), float(norms["grad_norm_bc"])))
 
 
+def test_gradient_snr_matches_its_definition():
+    """μ and σ over B explicit mini-batch gradients of the whole weighted loss (split pde term +
+    every bc point, with term and per-point weights) give the same SNR as the probe, which takes
+    the bc gradient once instead of B times (float64: agreement to rounding)."""
+    net = MLP(2, 1, key=jax.random.key(3), width=5, depth=2)
+    net = jax.tree.map(lambda x: x.astype(jnp.float64) if hasattr(x, "dtype") else x, net)
+    pde = jax.random.uniform(jax.random.key(4), (42, 2), jnp.float64, -1, 1)  # 42 = 4·10 + 2
+    bc = jax.random.uniform(jax.random.key(5), (8, 2), jnp.float64, -1, 1)
+
+    def sq(m, b):
+        u = lambda x: jax.vmap(m)(x)[:, 0]  # noqa: E731
+        return {"pde": (u(b["pde"]) - jnp.sin(3 * b["pde"][:, 0])) ** 2, "bc": u(b["bc"]) ** 2}
+
+    tw = {"pde": jnp.asarray(0.7), "bc": jnp.asarray(3.0)}
+    pw = {"pde": jnp.linspace(0.5, 2.0, 42), "bc": jnp.linspace(1.0, 3.0, 8)}
+    got = float(gradient_snr(sq, net, {"pde": pde, "bc": bc}, "pde", 4, tw, pw))
+
+    def loss(m, i):
+        s = sq(m, {"pde": pde[10 * i:10 * i + 10], "bc": bc})
+        return (tw["pde"] * (pw["pde"][10 * i:10 * i + 10] * s["pde"]).mean()
+                + tw["bc"] * (pw["bc"] * s["bc"]).mean())
+
+    grads = [[g for g in jax.tree.leaves(jax.grad(loss)(net, i)) if g.ndim >= 2] for i in range(4)]
+    stacked = [np.stack([np.asarray(g[j]) for g in grads]) for j in range(len(grads[0]))]
+    mu = np.sqrt(sum(np.sum(x.mean(0) ** 2) for x in stacked))
+    sd = np.sqrt(sum(np.sum(x.std(0) ** 2) for x in stacked))
+    assert got == pytest.approx(mu / sd, rel=1e-10)
+
+
 def test_field_metrics_spectral_and_time_probes():
     t = np.linspace(0, 1, 40)
     x = np.linspace(0, 2 * np.pi, 64, endpoint=False)
