@@ -22,6 +22,8 @@ class DiagnosticsConfig:
     * ``snr_batches`` — B, the number of fixed mini-batches the first loss term's points (``pde``
       for PINNs) are split into for the gradient signal-to-noise ratio. Curves ``snr``,
       ``grad_norm_<term>`` and ``grad_ratio`` (min/max of the per-term gradient norms).
+      Cost per probe: about three training steps, so raise ``interval`` when a run has only a
+      few steps between logs.
 
     At the end of training (``landscape=True``), on the full *unweighted* training loss over one
     fixed batch shared by all seeds (sampled with ``batch_seed``):
@@ -62,7 +64,8 @@ def default_for_tier(tier: str) -> DiagnosticsConfig | None:
     """The suite's default per budget tier.
 
     ``smoke``: everything off (tests and CI). ``cpu``: the training-time probes only (SNR and
-    gradient-norm curves, a few per cent of training time), because the end-of-run landscape
+    gradient-norm curves: +10 % training time at the helmholtz ``cpu`` tier, measured by
+    ``benchmarks/bench_snr_overhead.py``), because the end-of-run landscape
     probes compile and run Hessian, Bézier and slice programs that cost as much as a short
     ``cpu`` run on a laptop; ask for them with ``--diagnostics full``. ``standard``/``long``:
     everything.
