@@ -18,3 +18,33 @@ if "REGIMEBENCH_CACHE" not in os.environ:
 from regimebench._config import configure  # noqa: E402
 
 configure(platform="cpu")
+
+
+def pytest_collection_finish(session):
+    """Start the zoo smoke matrix's worker processes now, if this session runs any of its cases.
+
+    They train in the background while the other tests run (see ``tests/zoo_matrix.py``); the
+    matrix tests, collected last, wait for them.
+    """
+    from pathlib import Path
+
+    from zoo_matrix import MATRIX_RUN
+
+    items = [i for i in session.items if getattr(i, "originalname", None) == "test_entry_trains"]
+    if session.config.option.collectonly or not items:
+        return
+    zoo = items[0].module  # tests/test_zoo_smoke.py, as collected
+    out = Path(tempfile.mkdtemp(prefix="zoo-matrix-"))
+    run = zoo.zoo_matrix.MatrixRun(zoo.selected(session), out, zoo.cost, zoo.WORKERS)
+    session.config.stash[MATRIX_RUN] = run
+
+
+def pytest_sessionfinish(session):
+    import shutil
+
+    from zoo_matrix import MATRIX_RUN
+
+    run = session.config.stash.get(MATRIX_RUN, None)
+    if run is not None:
+        run.stop()
+        shutil.rmtree(run.out, ignore_errors=True)

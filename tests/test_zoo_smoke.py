@@ -3,9 +3,9 @@
 One case per (entry, problem, task), operator tasks included: a *tiny variant* of the entry
 (same components, small widths; see ``tests/zoo_matrix.py``), one seed, the problem's ``smoke``
 collocation sizes, :data:`~zoo_matrix.SMOKE_EVALS` gradient evaluations, trained through the real
-runner so a record is written. The cases are trained by two worker processes started once per
-session (the ``matrix`` fixture, which trains only the cases selected for this session); each
-parametrised test then checks its own case's record.
+runner so a record is written. The cases are trained by two worker processes that ``tests/conftest.py``
+starts right after collection, so they train while the rest of the suite runs (only the cases
+selected for this session); each parametrised test then checks its own case's record.
 
 Why 200 gradient evaluations rather than the smoke tier's count (60 on helmholtz): in 60 Adam
 steps at lr 1e-3 every weight moves by at most ~0.06, and the mini-batch loss (points are
@@ -24,28 +24,25 @@ raise SMOKE_EVALS rather than FALL if a new problem makes it flaky.
 from __future__ import annotations
 
 import json
-import os
-import selectors
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import zoo_matrix
-from zoo_matrix import SMOKE_EVALS, case_id
+from zoo_matrix import MATRIX_RUN, SMOKE_EVALS, case_id
 
 FALL = 0.95
 WORKERS = 2  # CI has two cores; XLA compiles on one thread per process
 _CASES = zoo_matrix.cases()
 
 
-def _selected(session) -> list[tuple[str, str, str]]:
+def selected(session) -> list[tuple[str, str, str]]:
+    """The matrix cases this session runs (after -k/-m/deselection)."""
     return [tuple(item.callspec.params["case"]) for item in session.items
             if getattr(item, "originalname", None) == "test_entry_trains"]
 
 
-def _cost(case) -> float:
+def cost(case) -> float:
     """Rough relative compile cost of a case, from the components (measured on 2 CPU cores:
     ~5 s for a tiny tanh MLP + Adam on a 2-D problem; the factors below are the measured
     ratios, rounded). Only used to balance the workers."""
@@ -65,53 +62,15 @@ def _cost(case) -> float:
 
 
 @pytest.fixture(scope="session")
-def matrix(request, tmp_path_factory) -> Path:
-    """Train every selected case once, in worker processes; returns their output folder.
+def matrix(request) -> Path:
+    """The output folder of the matrix, once every selected case is trained.
 
-    Cases go out dearest first (:func:`_cost`), each to whichever worker has just finished one,
-    so the workers finish together. References are shared through the session's cache.
+    ``tests/conftest.py`` started the workers (:class:`zoo_matrix.MatrixRun`) right after
+    collection; this waits for them.
     """
-    out = tmp_path_factory.mktemp("zoo-matrix")
-    env = {**os.environ, "XLA_FLAGS": " ".join(
-        [os.environ.get("XLA_FLAGS", ""), zoo_matrix.FAST_COMPILE_FLAGS]).strip()}
-    src = str(Path(__file__).parents[1] / "src")
-    env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    todo = sorted(_selected(request.session), key=_cost, reverse=True)
-    workers = [subprocess.Popen([sys.executable, zoo_matrix.__file__, str(out)], env=env,
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
-               for _ in range(min(WORKERS, len(todo)))]
-    log: list[str] = []
-    pending = {w.pid: b"" for w in workers}
-    with selectors.DefaultSelector() as sel:
-        for w in workers:
-            # raw reads: a buffered readline could hold a "done" line back from select()
-            sel.register(w.stdout.fileno(), selectors.EVENT_READ, w)
-            _feed(w, todo)
-        while sel.get_map():
-            for key, _ in sel.select():
-                w, data = key.data, os.read(key.fd, 1 << 16)
-                if not data:  # the worker exited
-                    sel.unregister(key.fd)
-                    continue
-                *lines, pending[w.pid] = (pending[w.pid] + data).split(b"\n")
-                for line in lines:
-                    log.append(line.decode(errors="replace"))
-                    if line.startswith(b"done "):
-                        _feed(w, todo)
-    for w in workers:
-        w.wait()
-    (out / "workers.log").write_text("\n".join(log))
-    return out
-
-
-def _feed(worker, todo: list) -> None:
-    """The next case to ``worker``, or end of input when none is left."""
-    if todo:
-        worker.stdin.write(":".join(todo.pop(0)) + "\n")
-        worker.stdin.flush()
-    elif not worker.stdin.closed:
-        worker.stdin.close()
+    run = request.config.stash.get(MATRIX_RUN, None)
+    assert run is not None, "tests/conftest.py did not start the matrix"
+    return run.wait()
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=case_id(c)) for c in _CASES])

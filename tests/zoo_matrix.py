@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 # 200 gradient evaluations: enough for every entry's objective to fall measurably. (At 400, the
 # tiny PirateNet on active-turbulence/inverse trades its PDE residual for the data term — pde loss
 # 24 → 260 while grad-norm raises the data and divergence weights to ~80 — so the objective
@@ -98,6 +100,83 @@ def run_case(case, out: Path) -> dict:
     planned = plan(request)
     execute(planned)
     return {"path": str(planned.paths[0]), "seconds": time.perf_counter() - t0}
+
+
+# conftest.py keeps the session's MatrixRun here; the matrix fixture reads it.
+MATRIX_RUN = pytest.StashKey["MatrixRun"]()
+
+
+class MatrixRun:
+    """The matrix trained in the background by worker processes, started as early as possible.
+
+    ``tests/conftest.py`` starts one right after collection, so the workers train while the
+    rest of the suite runs in the main process (that process mostly compiles, on one thread:
+    on CI's two cores the suite and the matrix overlap instead of following each other).
+    Cases go out dearest first (``cost``), each to whichever worker has just finished one, so
+    the workers finish together. :meth:`wait` blocks until every case is done and returns the
+    output folder (``<case-id>.json`` per case and ``workers.log``).
+    """
+
+    def __init__(self, cases, out: Path, cost, workers: int = 2):
+        import subprocess
+        import threading
+
+        self.out = out
+        env = {**os.environ, "XLA_FLAGS": " ".join(
+            [os.environ.get("XLA_FLAGS", ""), FAST_COMPILE_FLAGS]).strip()}
+        src = str(Path(__file__).parents[1] / "src")
+        env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        self._todo = sorted(cases, key=cost, reverse=True)
+        self._workers = [subprocess.Popen([sys.executable, __file__, str(out)], env=env,
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT, text=True)
+                         for _ in range(min(workers, len(self._todo)))]
+        self._log: list[str] = []
+        self._thread = threading.Thread(target=self._dispatch, daemon=True)
+        self._thread.start()
+
+    def _dispatch(self) -> None:
+        import selectors
+
+        pending = {w.pid: b"" for w in self._workers}
+        with selectors.DefaultSelector() as sel:
+            for w in self._workers:
+                # raw reads: a buffered readline could hold a "done" line back from select()
+                sel.register(w.stdout.fileno(), selectors.EVENT_READ, w)
+                self._feed(w)
+            while sel.get_map():
+                for key, _ in sel.select():
+                    w, data = key.data, os.read(key.fd, 1 << 16)
+                    if not data:  # the worker exited
+                        sel.unregister(key.fd)
+                        continue
+                    *lines, pending[w.pid] = (pending[w.pid] + data).split(b"\n")
+                    for line in lines:
+                        self._log.append(line.decode(errors="replace"))
+                        if line.startswith(b"done "):
+                            self._feed(w)
+        for w in self._workers:
+            w.wait()
+        (self.out / "workers.log").write_text("\n".join(self._log))
+
+    def _feed(self, worker) -> None:
+        """The next case to ``worker``, or end of input when none is left."""
+        if self._todo:
+            worker.stdin.write(":".join(self._todo.pop(0)) + "\n")
+            worker.stdin.flush()
+        elif not worker.stdin.closed:
+            worker.stdin.close()
+
+    def wait(self) -> Path:
+        self._thread.join()
+        return self.out
+
+    def stop(self) -> None:
+        """End the workers (a session interrupted before the matrix tests ran)."""
+        for w in self._workers:
+            if w.poll() is None:
+                w.kill()
+        self._thread.join(timeout=10)
 
 
 def main(argv: list[str]) -> int:
