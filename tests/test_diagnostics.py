@@ -180,11 +180,12 @@ def test_snr_probe_on_terms_that_share_points():
     """The cavity's terms (momentum_x, momentum_y, continuity) share the "pde" points and have
     no batch entry of their own: the SNR probe splits the shared points (it used to crash with
     a KeyError, so every cavity run at the cpu tier failed), with RBA's per-point weights too."""
+    from zoo_matrix import tiny_variant  # width 8, depth 1: same program shape, cheap compile
+
     from regimebench.diagnostics import DiagnosticsConfig
     from regimebench.problem import load_problem
     from regimebench.solver import load_solver
     from regimebench.train import train
-    from zoo_matrix import tiny_variant  # width 8, depth 1: the same program shape, cheap to compile
 
     p = load_problem("lid-driven-cavity")
     sizes = p.sizes("forward", "smoke")

@@ -231,6 +231,18 @@ def test_load_runs_of_missing_folder_is_empty_not_an_error(tmp_path):
     assert loaded == [] and len(warnings) == 1
 
 
+def test_regime_map_written_beside_the_records_is_not_a_skipped_record(tmp_path):
+    """`bench regimes --runs R` writes R/regimes-<problem>-<solver>.json: passed over quietly;
+    the same file deeper down, where only records belong, is still reported."""
+    from regimebench.regime_map import map_path
+
+    map_path(tmp_path, "helmholtz", "pinn-mlp-adam").write_text('{"cells": []}')
+    assert load_runs(tmp_path) == ([], [])
+    (tmp_path / "helmholtz@v1").mkdir()
+    map_path(tmp_path / "helmholtz@v1", "helmholtz", "x").write_text('{"cells": []}')
+    assert len(load_runs(tmp_path)[1]) == 1
+
+
 # ------------------------------------------------------------------ the committed official runs
 OFFICIAL = Path(__file__).parents[1] / "leaderboard" / "runs"
 

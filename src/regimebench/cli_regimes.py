@@ -144,7 +144,7 @@ def regimes(
     p, info = _axes(problem, task)
     if not runs.is_dir():
         _fail(f"no results folder {runs}")
-    from .regime_map import find_records, regime_map
+    from .regime_map import find_records, map_path, regime_map
 
     try:
         m = regime_map((r for _, r in find_records(runs)), problem=problem,
@@ -177,7 +177,7 @@ def regimes(
                        f" s{stab}\nL2 {err}")
         table.add_row(*row)
     console.print(table)
-    path = json_out or runs / f"regimes-{problem}-{m['solver']}.json"
+    path = json_out or map_path(runs, problem, m["solver"])
     try:
         from .record import write_record
 

@@ -24,7 +24,22 @@ from typing import Any
 from .labels import label_record, landscape_family
 from .record import RecordError, read_record, write_record
 
-__all__ = ["sweep_requests", "find_records", "regime_map", "relabel_dir", "REGIME_ORDER"]
+__all__ = ["sweep_requests", "find_records", "regime_map", "relabel_dir", "REGIME_ORDER",
+           "map_path", "is_map_file"]
+
+# `bench regimes` writes its map beside the records it summarises, under this prefix; the
+# leaderboard's loader passes over these files (they are summaries, not run records).
+MAP_FILE_PREFIX = "regimes-"
+
+
+def map_path(runs: Path, problem: str, solver: str) -> Path:
+    """Where `bench regimes` writes a map by default: ``<runs>/regimes-<problem>-<solver>.json``."""
+    return Path(runs) / f"{MAP_FILE_PREFIX}{problem}-{solver}.json"
+
+
+def is_map_file(path: Path, runs: Path) -> bool:
+    """Whether ``path`` is a map written by `bench regimes` at its default place in ``runs``."""
+    return Path(path).parent == Path(runs) and Path(path).name.startswith(MAP_FILE_PREFIX)
 
 REGIME_ORDER = ("I", "I*", "III", "II", "none")
 

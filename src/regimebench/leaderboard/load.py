@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..record import RecordError, read_record
+from ..regime_map import is_map_file
 
 __all__ = ["Loaded", "load_runs"]
 
@@ -55,6 +56,8 @@ def load_runs(root: Path) -> tuple[list[Loaded], list[str]]:
     for path in sorted(root.rglob("*.json")):
         if any(part.startswith(".") for part in path.relative_to(root).parts):
             continue  # temporary files of an interrupted atomic write
+        if is_map_file(path, root):
+            continue  # a regime map written by `bench regimes`; the site draws its own
         try:
             rec = read_record(path)
         except RecordError as e:
