@@ -61,7 +61,7 @@ def batch(
     if seeds < 1:
         _fail(f"--seeds must be a positive integer, got {seeds}")
     from ._registry import UnknownComponentError
-    from .executors import executors, make_executor, run_specs
+    from .executors import executors, make_executor, run_plans
     from .runner import BenchError, RunRequest, plan
 
     if executor not in executors:
@@ -71,7 +71,8 @@ def batch(
     command = ["bench", "batch", "--problem", problem, "--seeds", str(seeds), "--budget", budget]
     try:
         planned = plan(RunRequest(problem=problem, task=task, solver=solver,
-                                  seeds=list(range(seeds)), budget=budget, out=out))
+                                  seeds=list(range(seeds)), budget=budget, out=out, force=force,
+                                  platform=platform))
         command += ["--task", planned.task, "--solver", solver or planned.solver.name]
         ex = make_executor(executor, **executor_options(executor, address, gpus_per_run,
                                                         partition, timeout_min))
@@ -88,11 +89,9 @@ def batch(
                 if outcome.error:
                     err_console.print(f"crashed: {outcome.job.label} ({outcome.kind})")
 
-            summary = run_specs([(s, planned.cell) for s in planned.specs], ex, out, on_progress,
-                                force=force, isolate_seeds=isolate_seeds,
-                                solver=solver or planned.solver.name, command=command,
-                                platform=platform, warn=lambda m: err_console.print(
-                                    f"warning: {m}", highlight=False))
+            summary = run_plans([planned], ex, progress=on_progress, isolate_seeds=isolate_seeds,
+                                warn=lambda m: err_console.print(f"warning: {m}",
+                                                                 highlight=False))
     except BenchError as e:
         _fail(str(e))
     except KeyboardInterrupt:

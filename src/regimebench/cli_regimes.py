@@ -91,13 +91,13 @@ def sweep(
     nvals = _ints(data, "--data") if data else [int(v) for v in info.data.values]
     diag = _diagnostics(diagnostics)
     _setup(platform)
-    from .regime_map import sweep_requests
-    from .runner import BenchError, check_writable, execute, plan
+    from .planner import sweep_requests
+    from .runner import BenchError, RunRequest, check_writable, execute, plan
 
-    reqs = sweep_requests(problem, solver, info.name, dvals, nvals, range(seeds), budget=budget,
-                          out=out, difficulty_name=info.difficulty.name, evals=evals,
-                          diagnostics=diag)
     try:
+        reqs = sweep_requests(RunRequest(problem=problem, task=info.name, solver=solver,
+                                         seeds=range(seeds), budget=budget, out=out, evals=evals,
+                                         diagnostics=diag), dvals, nvals)
         planned = [plan(r) for r in reqs]  # validate every cell before training any
         if any(pl.todo for pl in planned):
             check_writable(out)
