@@ -61,7 +61,7 @@ def test_resume_skips_finished_seeds(smoke_run):
     r = bench("run", "--problem", "helmholtz", "--budget", "smoke", "--seeds", "3", "--out",
               str(out))
     assert r.returncode == 0, r.stderr
-    assert "2 seed(s) already have records" in r.stderr
+    assert "2 of 3 seed(s) already have records" in r.stderr
     after = {p: p.stat().st_mtime_ns for p in records_under(out)}
     assert len(after) == 3
     assert all(after[p] == t for p, t in before.items())  # untouched

@@ -98,6 +98,7 @@ def parse_seed_layout(value: str | int) -> SeedLayout | int:
             raise ValueError(f"a seed-layout group size must be positive, got {size}")
         return size
     try:
-        return parse_choice(SeedLayout, value, "seed layout")
-    except ValueError as e:
-        raise ValueError(f"{e} Use auto, vmap, sequential or a positive group size.") from None
+        return SeedLayout(value)
+    except ValueError:
+        raise ValueError(f"Unknown seed layout {value!r}: use auto, vmap, sequential or a "
+                         "positive group size") from None

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._registry import Registry
+from .errors import BenchError
 from .outcomes import FailureReason
 from .record import RecordError, RunSpec, read_record, record_path, write_record
 
@@ -78,12 +79,6 @@ executors: Registry[type] = Registry("executor")
 JobProgress = Callable[["Job", int, int], None]
 
 
-def _bench_error(message: str) -> Exception:
-    from .planner import BenchError
-
-    return BenchError(message)
-
-
 def _require(module: str, what: str):
     """Import an optional dependency, or fail with the command that installs it."""
     import importlib
@@ -91,7 +86,7 @@ def _require(module: str, what: str):
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise _bench_error(f"the {what} executor needs {module!r}: pip install "
+        raise BenchError(f"the {what} executor needs {module!r}: pip install "
                            '"regimebench[dist]"') from None
 
 
@@ -189,8 +184,6 @@ class LocalExecutor:
 
     def submit(self, jobs: Sequence[Job], progress: JobProgress | None = None
                ) -> Iterator[Outcome]:
-        from .planner import BenchError
-
         for job in jobs:
             try:
                 if progress is None:
@@ -256,7 +249,7 @@ class RayExecutor:
             try:
                 ray.init(address=self.address, **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as e:
-                raise _bench_error(
+                raise BenchError(
                     f"cannot start or reach Ray at {self.address or 'local'}: "
                     f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
         try:
@@ -412,7 +405,7 @@ def make_jobs(plans: Iterable[Planned], *, isolate_seeds: bool = False,
         try:
             finished = resume(planned, warn_all)
         except OSError as e:  # a corrupt record that cannot be moved aside (read-only folder)
-            raise _bench_error(f"cannot set a corrupt record aside under {planned.request.out}: "
+            raise BenchError(f"cannot set a corrupt record aside under {planned.request.out}: "
                                f"{e.strerror or e}") from None
         todo = []
         for i, (spec, path) in enumerate(zip(planned.specs, planned.paths)):
@@ -439,7 +432,7 @@ def run_jobs(jobs: Sequence[Job], executor: Executor | str, summary: SweepSummar
 
     ``progress(done, todo, outcome)`` is called as each job finishes (``done`` and ``todo`` count
     seeds); ``job_progress`` is passed to the executor (see :class:`Executor`). Raises
-    :class:`~regimebench.planner.BenchError` before anything runs if a results folder cannot be
+    :class:`~regimebench.errors.BenchError` before anything runs if a results folder cannot be
     written, and when a record cannot be written later (a full disk); records already written
     stay. ``KeyboardInterrupt`` propagates after the executor has stopped its in-flight jobs.
     """
@@ -469,7 +462,7 @@ def run_jobs(jobs: Sequence[Job], executor: Executor | str, summary: SweepSummar
                 try:
                     write_record(path, rec)
                 except RecordError as e:
-                    raise _bench_error(str(e)) from None
+                    raise BenchError(str(e)) from None
                 summary.add(path, rec, fresh=True)
                 summary.crashed += 1
         done += len(job.specs)

@@ -1,11 +1,12 @@
-"""The planner: turns what a command asks for into run specs and record paths, before anything trains.
+"""The planner: turns what a command asks for into run specs and record paths, before training.
 
 Every command that trains (``bench run``, ``batch``, ``batch --all``, ``sweep``, ``validate``'s
 smoke runs) and the Python API go through the same three steps:
 
 1. *requests*: one :class:`RunRequest` per (problem, task, solver entry, budget, cell) × seeds;
-   :func:`sweep_requests` makes the cells of a regime map, :func:`matrix_requests` the official
-   matrix (every entry × every (problem, task) it declares);
+   :func:`at_cell` moves one to a regime-map cell, :func:`sweep_requests` makes every cell of a
+   map, :func:`matrix_requests` the official matrix (every entry × every (problem, task) it
+   declares);
 2. *plans*: :func:`plan` (or :func:`plan_many` for several) resolves each request — problem,
    task, entry, budget, sizes — and plans one :class:`~regimebench.record.RunSpec` per seed with
    the path its record will have. Bad input fails here with :class:`BenchError`, a one-line
@@ -30,6 +31,7 @@ from typing import Any
 from ._catalogue import solvers_dir
 from .budget import tier_evals
 from .choices import DiagnosticsMode, parse_choice, parse_seed_layout
+from .errors import BenchError
 from .problem import ProblemError, list_problems, load_problem
 from .record import RecordError, RunSpec, read_record, record_path
 from .solver import (
@@ -41,12 +43,8 @@ from .solver import (
     load_solver_file,
 )
 
-__all__ = ["BenchError", "RunRequest", "Planned", "plan", "plan_many", "resume",
+__all__ = ["BenchError", "RunRequest", "Planned", "plan", "plan_many", "resume", "at_cell",
            "sweep_requests", "matrix_requests", "reproduce_command", "check_writable"]
-
-
-class BenchError(Exception):
-    """Bad input or an environment problem; the CLI prints it on one line and exits with 2."""
 
 
 @dataclass
@@ -199,12 +197,15 @@ def plan_many(requests: Iterable[RunRequest]) -> list[Planned]:
     return [plan(r) for r in requests]
 
 
-def resume(planned: Planned, warn: Callable[[str], None] | None = None) -> dict[int, dict]:
+def resume(planned: Planned, warn: Callable[[str], None] | None = None, *,
+           set_aside: bool = True) -> dict[int, dict]:
     """The finished records of ``planned``, by seed index: the one rule for skipping seeds.
 
     A seed is finished when a readable record exists at its path (never with ``force``). A file
-    there that is not a readable record is renamed ``<name>.corrupt`` (kept for inspection),
-    reported through ``warn``, and its seed counts as not finished, so it is trained again.
+    there that is not a readable record is reported through ``warn`` and its seed counts as not
+    finished, so it is trained again; with ``set_aside`` (the default) the file is first renamed
+    ``<name>.corrupt`` (kept for inspection). ``set_aside=False`` changes nothing on disk (for
+    dry runs).
     """
     finished: dict[int, dict] = {}
     if planned.request.force:
@@ -215,10 +216,14 @@ def resume(planned: Planned, warn: Callable[[str], None] | None = None) -> dict[
         try:
             finished[i] = read_record(path)
         except RecordError as e:
-            aside = path.with_name(path.name + ".corrupt")
-            os.replace(path, aside)
+            if set_aside:
+                aside = path.with_name(path.name + ".corrupt")
+                os.replace(path, aside)
+                message = f"{e}; moved aside to {aside.name} and running it again"
+            else:
+                message = f"{e}; it would be moved aside and run again"
             if warn is not None:
-                warn(f"{e}; moved aside to {aside.name} and running it again")
+                warn(message)
     return finished
 
 
@@ -295,13 +300,31 @@ def _diagnostics_name(request: RunRequest) -> DiagnosticsMode | None:
     return None
 
 
+def at_cell(request: RunRequest, difficulty: Any = None, data: int | None = None) -> RunRequest:
+    """``request`` at one regime-map cell: the task's difficulty parameter set to ``difficulty``
+    and its data axis to ``data`` (``None`` leaves either canonical; both ``None``: ``request``).
+
+    Raises :class:`BenchError` for an unknown problem or task.
+    """
+    if difficulty is None and data is None:
+        return request
+    try:
+        info = load_problem(request.problem).task_info(request.task)
+    except (KeyError, ProblemError) as e:
+        raise BenchError(str(e)) from None
+    overrides = dict(request.overrides)
+    if difficulty is not None:
+        overrides[info.difficulty.name] = difficulty
+    return dataclasses.replace(request, task=info.name, overrides=overrides, command=None,
+                               data=request.data if data is None else int(data))
+
+
 def sweep_requests(request: RunRequest, difficulty: Sequence[Any] | None = None,
                    data: Sequence[int] | None = None) -> list[RunRequest]:
     """One request per (difficulty, data) cell of a regime map, with ``request``'s settings.
 
-    ``difficulty`` and ``data`` default to the grid the task declares in ``problem.toml``. The
-    difficulty value overrides the task's difficulty parameter; the data count sets its data
-    axis. Raises :class:`BenchError` for an unknown problem or task.
+    ``difficulty`` and ``data`` default to the grid the task declares in ``problem.toml``
+    (see :func:`at_cell`). Raises :class:`BenchError` for an unknown problem or task.
     """
     try:
         info = load_problem(request.problem).task_info(request.task)
@@ -309,9 +332,7 @@ def sweep_requests(request: RunRequest, difficulty: Sequence[Any] | None = None,
         raise BenchError(str(e)) from None
     dvals = list(info.difficulty.values if difficulty is None else difficulty)
     nvals = [int(n) for n in (info.data.values if data is None else data)]
-    return [dataclasses.replace(request, task=info.name, data=n, command=None,
-                                overrides={**request.overrides, info.difficulty.name: dv})
-            for dv in dvals for n in nvals]
+    return [at_cell(request, dv, n) for dv in dvals for n in nvals]
 
 
 def matrix_requests(request: RunRequest, *, problems: Sequence[str] = (),
