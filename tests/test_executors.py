@@ -1,4 +1,5 @@
-"""Executors: local, a real local Ray instance, submitit's local executor; resume and crashes.
+"""Executors: local, a real local Ray instance, submitit's local executor; resume and crashes;
+``bench sweep --executor ray`` against a local sweep.
 
 Every test trains the tiny entry of ``helpers.tiny_entry`` at the ``smoke`` tier, so runtime is
 dominated by JAX imports and compilation in worker processes (Ray: ~40-60 s on a 2-core CPU,
@@ -178,3 +179,41 @@ def test_crashed_record_is_written_once_even_if_the_worker_wrote_part(tmp_path):
     summary = run_plans(plans, LocalExecutor(worker=half))
     assert summary.crashed == 1 and summary.trained == 1
     assert read_record(first)["status"] == "ok"
+
+
+def test_sweep_on_ray_writes_the_records_of_a_local_sweep(tmp_path):
+    """``bench sweep --executor ray`` (a private local Ray instance) against the same sweep in
+    this process: the same record paths, the same specs, cells, statuses, labels and reproduce
+    commands, and the same numbers. Numbers are compared to a relative 1e-9: both processes run
+    the same compiled program on the same inputs, so they agree to round-off (XLA's CPU thread
+    pool may order a reduction differently; that moves the last few of 16 digits, while any real
+    difference in what ran moves the first ones)."""
+    pytest.importorskip("ray")
+    from typer.testing import CliRunner
+
+    from regimebench.cli import app
+
+    entry = tiny_entry(tmp_path)
+    sweeps = {}
+    for executor in ("local", "ray"):
+        out = tmp_path / executor
+        r = CliRunner().invoke(app, ["sweep", "-p", "helmholtz", "-s", str(entry),
+                                     "--difficulty", "1,4", "--data", "64", "--seeds", "2",
+                                     "--budget", "smoke", "--out", str(out),
+                                     "--executor", executor])
+        assert r.exit_code == 0, r.output
+        assert f"on the {executor} executor" in r.output
+        sweeps[executor] = {p.relative_to(out): read_record(p) for p in _records(out)}
+    local, ray = sweeps["local"], sweeps["ray"]
+    assert len(local) == 4 and sorted(local) == sorted(ray)
+    for path, a in local.items():
+        b = ray[path]
+        for key in ("spec", "cell", "status", "failure", "labels", "evals_done"):
+            assert a[key] == b[key], (path, key)
+        assert a["provenance"]["command"] == b["provenance"]["command"]
+        assert "--difficulty" in a["provenance"]["command"]  # one cell's bench run command
+        assert set(a["metrics"]) == set(b["metrics"])
+        for name, value in a["metrics"].items():
+            if isinstance(value, float):
+                assert b["metrics"][name] == pytest.approx(value, rel=1e-9, abs=1e-300), name
+        assert b["curves"]["rel_l2"] == pytest.approx(a["curves"]["rel_l2"], rel=1e-9)
