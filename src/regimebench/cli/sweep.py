@@ -19,7 +19,7 @@ import typer
 
 from .. import choices
 from . import _options as o
-from ._common import echo, fail, setup
+from ._common import echo, fail, note, setup
 from ._train import train
 
 
@@ -63,6 +63,10 @@ def sweep(
         plans = plan_many(sweep_requests(request, difficulty, data))  # every cell before any
     except BenchError as e:
         fail(str(e))
+    for planned in plans:
+        if not planned.todo:
+            note(", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                           for k, v in planned.cell.items()) + ": reusing records")
     t0 = time.perf_counter()
     train(plans, executor=executor, isolate_seeds=isolate_seeds,
           executor_options=o.executor_options(address, gpus_per_run, partition, timeout_min))
