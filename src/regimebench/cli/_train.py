@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..executors import Outcome, SweepSummary
     from ..planner import Planned
 
-__all__ = ["train", "print_results"]
+__all__ = ["train", "report_job", "print_results"]
 
 
 def train(plans: Sequence[Planned], *, executor: str = "local",
@@ -67,7 +67,7 @@ def train(plans: Sequence[Planned], *, executor: str = "local",
             finished[0] += 1
             finished[1] += outcome.job.evals
             update(finished[1])
-            (on_job or _report_job)(finished[0], len(jobs), outcome)
+            (on_job or report_job)(finished[0], len(jobs), outcome)
 
         try:
             run_jobs(jobs, ex, summary, progress=job_done, job_progress=job_progress)
@@ -78,14 +78,16 @@ def train(plans: Sequence[Planned], *, executor: str = "local",
     return summary
 
 
-def _report_job(k: int, n: int, outcome: Outcome) -> None:
+def report_job(k: int, n: int, outcome: Outcome, extra: str = "") -> None:
+    """The line for the k-th of n finished jobs (only when there are several), and a warning
+    when it crashed; ``extra`` is appended to the line."""
     if outcome.error is not None:
         warn(f"crashed: {outcome.job.label} ({outcome.kind})")
     if n > 1:
         records = outcome.records or []
         regimes = ", ".join(str((r.get("labels") or {}).get("regime", "?")) for r in records)
         note(f"[{k}/{n}] {outcome.job.label}: " + (f"regimes {regimes}" if records
-                                                    else "crashed"))
+                                                    else "crashed") + extra)
 
 
 def print_results(records: Sequence[dict], command: str | None) -> None:

@@ -28,7 +28,7 @@ import typer
 from .. import choices
 from . import _options as o
 from ._common import console, echo, fail, plain, setup, warn
-from ._train import print_results, train
+from ._train import print_results, report_job, train
 
 
 def batch(
@@ -93,12 +93,14 @@ def batch(
         plans = _matrix(base, problem, solver, task) if all_pairs else [plan(base)]
     except BenchError as e:
         fail(str(e))
+    on_job = None
     if all_pairs:
-        plans = _order_and_report(plans, out, calibrate or [])
+        plans, model, remaining = _order_and_report(plans, out, calibrate or [])
+        on_job = _count_down(model, remaining)
     if dry_run:
         return
     t0 = time.perf_counter()
-    summary = train(plans, executor=executor, isolate_seeds=isolate_seeds,
+    summary = train(plans, executor=executor, isolate_seeds=isolate_seeds, on_job=on_job,
                     executor_options=o.executor_options(address, gpus_per_run, partition,
                                                         timeout_min))
     if not all_pairs:
@@ -134,7 +136,10 @@ def _matrix(base, problems, solvers, tasks):
 
 
 def _order_and_report(plans, out: Path, calibrate: list[Path]):
-    """Cheapest first; print the plan with its time estimate. Changes nothing on disk."""
+    """Cheapest first; print the plan with its time estimate. Changes nothing on disk.
+
+    Returns the ordered plans, the cost model and the estimated seconds left.
+    """
     from rich.table import Table
 
     from .._catalogue import catalogue_root
@@ -176,4 +181,20 @@ def _order_and_report(plans, out: Path, calibrate: list[Path]):
     echo(f"{total - seeds_left} of {total} seed(s) finished; {seeds_left} to train in "
          f"{sum(1 for est, _ in rows if est.seeds)} run(s): about {format_seconds(remaining)} "
          f"of sequential training (calibrated from {len(calibration)} record(s))")
-    return [planned for _, planned in rows]
+    return [planned for _, planned in rows], model, remaining
+
+
+def _count_down(model, remaining: float):
+    """A job report that ends with the estimated time left (for logs of background runs)."""
+    from ..costs import format_seconds
+
+    left = [remaining]
+
+    def on_job(k: int, n: int, outcome) -> None:
+        spec = outcome.job.specs[0]
+        left[0] = max(0.0, left[0] - model.estimate(
+            spec.problem, spec.task, spec.solver, spec.config_hash, spec.sizes, evals=spec.evals,
+            seeds=len(outcome.job.specs)).seconds)
+        report_job(k, n, outcome, extra=f"; about {format_seconds(left[0])} left")
+
+    return on_job
