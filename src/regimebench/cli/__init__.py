@@ -34,7 +34,7 @@ import sys
 import typer
 
 from . import batch, doctor, leaderboard, listing, reference, regimes, run, show, sweep, validate
-from ._common import err_console, fail
+from ._common import INTERRUPTED, error
 
 __all__ = ["app", "main"]
 
@@ -74,18 +74,14 @@ def main() -> None:
     except typer.Exit as e:  # fail() inside a command (some Typer versions re-raise it)
         code = e.exit_code
     except typer.Abort:
-        err_console.print("aborted", highlight=False)
+        error(INTERRUPTED)
         code = 130
     except UnknownComponentError as e:
-        try:
-            fail(str(e))
-        except typer.Exit as exit_:
-            code = exit_.exit_code
+        error(str(e))
+        code = 2
     except Exception as e:
         if not _is_usage_error(e):
             raise
-        try:
-            fail(e.format_message())
-        except typer.Exit as exit_:
-            code = exit_.exit_code if e.exit_code == 2 else e.exit_code
+        error(e.format_message())
+        code = e.exit_code
     sys.exit(code if isinstance(code, int) else 0)

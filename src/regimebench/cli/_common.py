@@ -1,12 +1,12 @@
 """What every verb shares: the consoles, one-line errors, the progress bar, the numeric policy.
 
-All text a command prints goes through :func:`echo`, :func:`note`, :func:`warn` or :func:`fail`
-(or through :func:`plain` into a table cell), so it is never read as Rich markup (a file or entry
-named ``[/]`` prints as itself) and control characters from records or file names reach the
-terminal escaped (``\\x1b``), never interpreted. Errors are one line on stderr with exit code 2
-(:func:`fail`); training failures are not errors, they are recorded and counted.
+All text a command prints goes through :func:`echo`, :func:`note`, :func:`warn`, :func:`error`
+or :func:`fail` (or through :func:`plain` into a table cell), so it is never read as Rich markup
+(a file or entry named ``[/]`` prints as itself) and control characters from records or file
+names reach the terminal escaped (``\\x1b``), never interpreted. Errors are one line on stderr
+with exit code 2 (:func:`fail`); training failures are not errors, they are recorded and counted.
 
-Nothing here imports JAX: ``bench --help`` and ``bench list`` stay fast.
+Nothing here imports JAX, so ``bench --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-__all__ = ["console", "err_console", "plain", "echo", "note", "warn", "fail", "setup", "fmt",
+__all__ = ["console", "err_console", "plain", "echo", "note", "warn", "error", "fail", "setup",
+           "fmt",
            "progress_bar", "INTERRUPTED"]
 
 # Piped output (CI logs, ``| tee``) gets a wide console, so tables are not cut at 80 columns.
@@ -56,11 +57,16 @@ def warn(message: Any) -> None:
                       soft_wrap=True, highlight=False)
 
 
-def fail(message: Any, code: int = 2) -> NoReturn:
-    """Print ``error: message`` as one line on stderr and exit with ``code`` (2: bad input)."""
+def error(message: Any) -> None:
+    """Print ``error: message`` as one line on stderr (newlines in ``message`` become spaces)."""
     one_line = " ".join(str(message).split("\n"))
     err_console.print(Text.assemble(("error:", "bold red"), " ", plain(one_line)),
                       soft_wrap=True, highlight=False)
+
+
+def fail(message: Any, code: int = 2) -> NoReturn:
+    """Print ``error: message`` as one line on stderr and exit with ``code`` (2: bad input)."""
+    error(message)
     raise typer.Exit(code)
 
 
