@@ -61,7 +61,7 @@ def test_resume_skips_finished_seeds(smoke_run):
     r = bench("run", "--problem", "helmholtz", "--budget", "smoke", "--seeds", "3", "--out",
               str(out))
     assert r.returncode == 0, r.stderr
-    assert "2 seed(s) already have records" in r.stderr
+    assert "2 of 3 seed(s) already have records" in r.stderr
     after = {p: p.stat().st_mtime_ns for p in records_under(out)}
     assert len(after) == 3
     assert all(after[p] == t for p, t in before.items())  # untouched
@@ -137,3 +137,17 @@ def test_crash_becomes_a_crashed_record(tmp_path):
     assert "simulated failure" in recs[0]["traceback"]
     assert recs[0]["labels"]["failure_modes"] == ["crashed"]
     assert len(records_under(tmp_path)) == 2
+
+
+def test_text_is_never_markup_and_controls_are_escaped(tmp_path):
+    from regimebench.cli._common import plain
+
+    assert plain("\x1b[31mred\x07").plain == "\\x1b[31mred\\x07"
+    assert plain("[bold]x[/]").plain == "[bold]x[/]"
+    _assert_clean_error(bench("run", "--problem", "[/]", "--out", str(tmp_path)),
+                        "Unknown problem '[/]'")
+    _assert_clean_error(bench("run", "--problem", "helmholtz", "--seed-layout", "bogus", "--out",
+                              str(tmp_path)), "Unknown seed layout 'bogus'")
+    _assert_clean_error(bench("batch", "--problem", "helmholtz", "--executor", "rya"),
+                        "Unknown executor 'rya'. Did you mean 'ray'?")
+    assert not any(tmp_path.iterdir())  # bad input: nothing written

@@ -17,14 +17,14 @@ import json
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from .labels import label_record, landscape_family
 from .record import RecordError, read_record, write_record
 
-__all__ = ["sweep_requests", "find_records", "regime_map", "relabel_dir", "REGIME_ORDER",
+__all__ = ["find_records", "regime_map", "relabel_dir", "REGIME_ORDER",
            "map_path", "is_map_file"]
 
 # `bench regimes` writes its map beside the records it summarises, under this prefix; the
@@ -42,23 +42,6 @@ def is_map_file(path: Path, runs: Path) -> bool:
     return Path(path).parent == Path(runs) and Path(path).name.startswith(MAP_FILE_PREFIX)
 
 REGIME_ORDER = ("I", "I*", "III", "II", "none")
-
-
-def sweep_requests(problem: str, solver: str | None, task: str | None,
-                   difficulty: Sequence[Any], data: Sequence[int], seeds: Sequence[int], *,
-                   budget: str, out: Path, difficulty_name: str, evals: int | None = None,
-                   diagnostics: Any = "auto", command: list[str] | None = None) -> list:
-    """One :class:`~regimebench.runner.RunRequest` per (difficulty, data) cell."""
-    from .runner import RunRequest
-
-    reqs = []
-    for dv in difficulty:
-        for n in data:
-            reqs.append(RunRequest(problem=problem, task=task, solver=solver, seeds=list(seeds),
-                                   budget=budget, out=Path(out), overrides={difficulty_name: dv},
-                                   data=int(n), evals=evals, diagnostics=diagnostics,
-                                   command=command))
-    return reqs
 
 
 def find_records(root: Path) -> Iterable[tuple[Path, dict]]:

@@ -8,19 +8,19 @@ This is the effectful shell around :func:`regimebench.train.train`. Given a plan
 3. turns an exception during training into ``crashed`` records (with the traceback), so a sweep
    keeps going and the failure is counted.
 
-:func:`run_one` runs a single spec; executors (local, Ray, SLURM) call it on workers.
+:func:`run_seeds` re-plans and runs the seeds of one job; executors (local, Ray, SLURM) call it on
+workers (:func:`regimebench.executors.run_job`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from .labels import label_record, landscape_family
 from .planner import BenchError, Planned, RunRequest, check_writable, plan
-from .problem import ProblemError, load_problem
 from .record import RecordError, RunSpec, read_record, record_path, write_record
 from .recording import crash_record, crashed_record, result_record
 
@@ -91,46 +91,29 @@ def _reference_provenance(planned: Planned) -> dict | None:
     return None
 
 
-def run_one(spec: RunSpec, out: Path, *, cell: Mapping[str, Any] | None = None,
-            force: bool = False, seed_layout: str | int = "auto",
-            command: list[str] | None = None, solver: str | None = None) -> dict:
-    """Run the single seed described by ``spec`` (what executors call on a worker)."""
-    return run_seeds([spec], out, cell=cell, force=force, seed_layout=seed_layout,
-                     command=command, solver=solver)[0]
-
-
-def run_seeds(specs: Sequence[RunSpec], out: Path, *, cell: Mapping[str, Any] | None = None,
-              force: bool = False, seed_layout: str | int = "auto",
-              command: list[str] | None = None, solver: str | None = None,
+def run_seeds(request: RunRequest, specs: Sequence[RunSpec], *,
               progress: Callable[[int, int], None] | None = None) -> list[dict]:
-    """Run specs that differ only in their seed, trained together as ``bench run`` trains them.
+    """Train ``request`` (the seeds of ``specs``) after checking it still plans to ``specs``.
 
-    The specs are re-planned from their names (``solver``: the entry's name or path, default
-    ``spec.solver``) and the result must be the very same specs: if the entry, the problem or the
-    budget changed since the specs were made, this raises :class:`BenchError` instead of writing
-    records under a path that a resumed sweep would not look for.
+    This is what every executor runs on a worker (:func:`regimebench.executors.run_job`): the
+    request is planned again where it runs (loading the problem and the entry there), and the
+    result must be the very same specs the driver planned. If the entry, the problem or the
+    budget changed in between, this raises :class:`BenchError` instead of writing records under a
+    path that a resumed sweep would not look for. Returns the records in seed order.
     """
     if not specs:
         return []
-    first = specs[0]
-    try:
-        problem = load_problem(first.problem)
-        data_name = problem.task_info(first.task).data.name
-    except (KeyError, ProblemError) as e:
-        raise BenchError(str(e)) from None
-    cell = dict(cell or {})
-    overrides = {k: v for k, v in cell.items() if k in problem.params}
-    tier, _, explicit = first.budget.partition("-")  # "cpu-500": tier cpu, 500 evaluations
-    request = RunRequest(problem=first.problem, task=first.task, solver=solver or first.solver,
-                         seeds=[s.seed for s in specs], budget=tier, out=Path(out),
-                         force=force, seed_layout=seed_layout, overrides=overrides,
-                         data=cell.get(data_name), command=command,
-                         evals=first.evals if explicit else None)
-    planned = plan(request)
+    planned = plan(dataclasses.replace(request, seeds=[s.seed for s in specs]))
+    out = Path(request.out)
     for want, got, path in zip(specs, planned.specs, planned.paths):
-        if want != got or path != record_path(Path(out), want, cell or None):
+        if want != got or path != record_path(out, want, planned.cell or None):
             raise BenchError(
                 f"run spec for {want.problem}/{want.task}/{want.solver} seed {want.seed} no longer "
                 "matches the catalogue (the entry, problem or budget changed since it was planned)"
             )
     return execute(planned, progress=progress)
+
+
+def run_one(request: RunRequest, spec: RunSpec) -> dict:
+    """Train the single seed ``spec`` of ``request`` (see :func:`run_seeds`)."""
+    return run_seeds(request, [spec])[0]

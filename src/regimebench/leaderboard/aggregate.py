@@ -212,7 +212,7 @@ class Group:
     @property
     def slug(self) -> str:
         """A file name for the run page: readable, safe, and unique per group."""
-        from .render import safe_name
+        from ._paths import safe_name
 
         parts = [f"{self.problem}-v{self.problem_version}", self.task,
                  f"{self.solver}-{self.config_hash}", self.budget]

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import hashlib
 import io
 import json
 import math
@@ -34,20 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._paths import safe_name  # re-exported: the site's file names
 from .aggregate import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, REGIMES, Group, aggregate
 from .load import finite, load_runs
 
 __all__ = ["build_site", "BuildReport", "SiteError", "check_out", "safe_name"]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-
-
-def safe_name(text: str, salt: str | None = None) -> str:
-    """A file-name-safe slug of ``text``; with ``salt``, a short hash keeps distinct keys apart."""
-    slug = re.sub(r"[^A-Za-z0-9._=,-]+", "_", text).strip("._")[:120] or "x"
-    if salt is not None:
-        slug += "-" + hashlib.sha1(salt.encode()).hexdigest()[:8]
-    return slug
 
 
 @dataclass

@@ -15,14 +15,13 @@ from typing import Annotated
 
 import typer
 
-from .cli import _fail, app, console, err_console
+from ._common import echo, fail, warn
 
-leaderboard_app = typer.Typer(help="The leaderboard site: build it from run records, serve it.",
-                              no_args_is_help=True)
-app.add_typer(leaderboard_app, name="leaderboard")
+app = typer.Typer(help="The leaderboard site: build it from run records, serve it.",
+                  no_args_is_help=True)
 
 
-@leaderboard_app.command("build")
+@app.command("build")
 def build(
     runs: Annotated[Path, typer.Option(help="folder of run records (searched recursively)")] =
         Path("leaderboard/runs"),
@@ -31,39 +30,39 @@ def build(
 ) -> None:
     """Build the static site from the records under --runs."""
     try:
-        from .leaderboard import SiteError, build_site
+        from ..leaderboard import SiteError, build_site
     except ImportError as e:
-        _fail(f"{e}; install the site extra: pip install 'regimebench[site]'")
+        fail(f"{e}; install the site extra: pip install 'regimebench[site]'")
     try:
         report = build_site(runs, out)
     except SiteError as e:
-        _fail(str(e))
+        fail(str(e))
     except ImportError as e:
-        _fail(str(e))
+        fail(str(e))
     for w in report.warnings:
-        err_console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
-    console.print(f"built {report.pages} page(s) from {report.records} record(s) in "
-                  f"{report.groups} group(s) into {report.out}; open {report.out / 'index.html'} "
-                  "or run `bench leaderboard serve`", highlight=False, soft_wrap=True)
+        warn(w)
+    echo(f"built {report.pages} page(s) from {report.records} record(s) in {report.groups} "
+         f"group(s) into {report.out}; open {report.out / 'index.html'} or run "
+         "`bench leaderboard serve`")
 
 
-@leaderboard_app.command("serve")
+@app.command("serve")
 def serve(
     site: Annotated[Path, typer.Option(help="a built site folder")] = Path("leaderboard/_site"),
     port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1 (0: any free port)")] = 8000,
 ) -> None:
     """Serve a built site on http://127.0.0.1:PORT/ until interrupted."""
-    from .leaderboard.serve import make_server
+    from ..leaderboard.serve import make_server
 
     if not (site / "index.html").is_file():
-        _fail(f"{site} holds no built site (no index.html); run `bench leaderboard build` first")
+        fail(f"{site} holds no built site (no index.html); run `bench leaderboard build` first")
     if not 0 <= port <= 65535:
-        _fail(f"--port must be between 0 and 65535, got {port}")
+        fail(f"--port must be between 0 and 65535, got {port}")
     try:
         server = make_server(site, port)
     except OSError as e:
-        _fail(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}")
-    console.print(f"serving {site} at http://127.0.0.1:{server.server_port}/ (Ctrl-C stops)")
+        fail(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}")
+    echo(f"serving {site} at http://127.0.0.1:{server.server_port}/ (Ctrl-C stops)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
