@@ -83,6 +83,7 @@ __all__ = [
     "read_record",
     "file_kind",
     "provenance",
+    "pinned_command",
     "sanitize",
     "iter_records",
     "stray_temp_files",
@@ -483,6 +484,24 @@ def provenance(dtype: str, command: list[str] | None = None) -> dict[str, Any]:
         "command": shlex.join(argv),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
+
+
+def pinned_command(record: Mapping[str, Any], command: str | None = None) -> str:
+    """``git checkout <sha> && <command>``: the record's command at the commit that made it.
+
+    ``command`` defaults to the record's ``provenance.command`` (the CLI may pass one it built,
+    e.g. for a single seed). Without a recorded commit the command is returned as is; a record
+    made from a dirty tree gets a trailing comment saying the checkout is not the code that ran.
+    """
+    prov = record.get("provenance") or {}
+    command = command if command is not None else (prov.get("command") or "")
+    sha = prov.get("git_sha")
+    if not sha:
+        return command
+    pinned = f"git checkout {shlex.quote(str(sha))} && {command}"
+    if prov.get("git_dirty"):
+        pinned += "  # the record was made with uncommitted changes on top of this commit"
+    return pinned
 
 
 # ------------------------------------------------------------------------------ loading

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from .harness import comparable_harness, harness_of
-from .record import SCHEMA_VERSION, RecordError, RecordKind, iter_records
+from .record import SCHEMA_VERSION, RecordError, RecordKind, iter_records, pinned_command
 from .relabel import relabel_dir
 from .stats import group_stats
 
-__all__ = ["sweep_requests", "find_records", "regime_map", "relabel_dir", "map_path",
-           "MAP_FILE_PREFIX"]
+__all__ = ["sweep_requests", "find_records", "regime_map", "map_cell", "problem_regime_map",
+           "write_regime_map", "relabel_dir", "map_path", "MAP_FILE_PREFIX"]
 
 # `bench regimes` writes its map beside the records it summarises under this name by default;
 # the loader tells maps from records by their ``kind``, not by this prefix.
@@ -120,7 +120,7 @@ def map_cell(records: Sequence[Mapping], target: float | None = None) -> dict[st
                      "high_failed": st.interval.high == float("inf")},
         "successes": st.success.k,
         "failure_modes": dict(st.failure_modes),
-        "commands": sorted({(r.get("provenance") or {}).get("command") or "" for r in records}),
+        "commands": sorted({pinned_command(r) for r in records}),
     }
 
 
@@ -165,3 +165,30 @@ def regime_map(records: Iterable[Mapping], *, problem: str, difficulty: str, dat
         "data_values": sorted({c[data] for c in out_cells}, key=float),
         "cells": out_cells,
     }
+
+
+def problem_regime_map(runs: Path, problem: str, *, solver: str | None = None,
+                       task: str | None = None, budget: str | None = None,
+                       harness: str | None = None) -> dict[str, Any]:
+    """The map of ``problem`` from the records under ``runs``, with the task's axes and canonical
+    values from the catalogue (what ``bench regimes`` prints and writes).
+
+    Raises ``KeyError``/:class:`~regimebench.problem.ProblemError` for an unknown problem or
+    task and ``ValueError`` when several configurations match (select one).
+    """
+    from .problem import load_problem
+
+    p = load_problem(problem)
+    info = p.task_info(task)
+    return regime_map((r for _, r in find_records(runs)), problem=problem,
+                      difficulty=info.difficulty.name, data=info.data.name,
+                      canonical_difficulty=p.params.get(info.difficulty.name),
+                      solver=solver, task=info.name, budget=budget, harness=harness)
+
+
+def write_regime_map(regime_map: Mapping[str, Any], path: Path) -> Path:
+    """Write a map atomically (the record writer; the map's ``kind`` keeps it out of the record
+    loader wherever it lies)."""
+    from .record import write_record
+
+    return write_record(Path(path), regime_map)

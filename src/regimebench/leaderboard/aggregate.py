@@ -29,7 +29,7 @@ from typing import Any
 
 from .. import stats
 from ..outcomes import Regime
-from ..record import GroupKey, group_key
+from ..record import GroupKey, group_key, pinned_command
 from ..stats import GroupStats, Majority, MedianInterval, Proportion, seed_error, seed_failure_modes
 from .load import Loaded, finite
 
@@ -204,8 +204,6 @@ class Group:
     @property
     def pinned_command(self) -> str | None:
         """:attr:`command` pinned to the commit that made the first seed's record."""
-        from ..reproduce import pinned_command
-
         return pinned_command(self.seeds[0].record) if self.seeds and self.command else None
 
 
