@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import stats
-from ..outcomes import Regime
+from ..outcomes import Regime, Status
 from ..record import GroupKey, group_key, pinned_command
 from ..stats import GroupStats, Majority, MedianInterval, Proportion, seed_error, seed_failure_modes
 from .load import Loaded, finite
@@ -41,7 +41,7 @@ TIER_ORDER = {"smoke": 0, "cpu": 1, "standard": 2, "long": 3}
 
 def _time_to_target(rec: Mapping[str, Any], target: float | None) -> tuple[float | None, float | None]:
     """(evaluations, seconds) at which the seed's rel. L2 curve first falls below ``target``."""
-    if target is None or rec.get("status") != "ok":
+    if target is None or rec.get("status") != Status.OK:
         return None, None
     curves = rec.get("curves") or {}
     errs, evals = curves.get("rel_l2") or [], curves.get("evals") or []

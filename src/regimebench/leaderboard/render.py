@@ -128,7 +128,9 @@ def _environment():
     )
     env.filters.update(err=_fmt_err, sci=_fmt_sci, secs=_fmt_secs, evals=_fmt_evals,
                        sortval=_sort_value, pct=_pct, markdown=_markdown)
-    env.globals.update(regimes=REGIMES, isinf=math.isinf, isnan=math.isnan)
+    from ..outcomes import Status
+
+    env.globals.update(regimes=REGIMES, isinf=math.isinf, isnan=math.isnan, Status=Status)
     return env
 
 
