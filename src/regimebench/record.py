@@ -216,6 +216,7 @@ class RunRecord:
         failure = FailureReason(self.failure) if self.failure is not None else None
         object.__setattr__(self, "status", status)
         object.__setattr__(self, "failure", failure)
+        object.__setattr__(self, "kind", RecordKind(self.kind))
         object.__setattr__(self, "terms", {str(k): TermRole(v) for k, v in self.terms.items()})
         if (status == Status.OK) != (failure is None):
             raise RecordError(f"a {status} record must {'not ' if status == Status.OK else ''}"
