@@ -240,3 +240,27 @@ def test_official_records_load_and_render(tmp_path):
         for cell in re.findall(r'<td class="num[^"]*"[^>]*>(.*?)</td>', html, re.S):
             if re.search(r"\d", re.sub(r"<[^>]+>", "", cell)):
                 assert "<a href=" in cell, f"{name}: unlinked number {cell!r}"
+
+
+def test_regimes_page_is_built_from_the_enumerations(built):
+    """Every member of every outcome vocabulary is listed with its description (the page is
+    generated from regimebench.outcomes, not parsed from a docstring), every failure mode with
+    its rule, every statistic with its definition; no reST markup leaks through."""
+    import html as html_module
+
+    from regimebench.labels import FAILURE_MODES
+    from regimebench.outcomes import VOCABULARIES
+    from regimebench.stats import DEFINITIONS
+
+    site, _ = built
+    page = html_module.unescape((site / "regimes.html").read_text())
+    for vocab in VOCABULARIES:
+        for member in vocab:
+            row = re.search(rf'<tr id="{vocab.__name__.lower()}-{re.escape(member.value)}">(.*?)'
+                            r"</tr>", page, re.S)
+            assert row and member.description in row.group(1), (vocab, member)
+    for mode, rule in FAILURE_MODES.items():
+        assert rule in page, mode
+    for name, text in DEFINITIONS.items():
+        assert name in page and text in page
+    assert "``" not in page and ":mod:" not in page

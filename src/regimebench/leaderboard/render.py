@@ -116,6 +116,16 @@ def _markdown(text: str):
     return Markup(md.render(text))  # noqa: S704 - markdown-it escapes all raw HTML with html=False
 
 
+def _doc_text(text: str):
+    """The first paragraph of a docstring as HTML: ````x```` and ``:role:`x``` become code."""
+    from markupsafe import Markup, escape
+
+    first = " ".join((text or "").split("\n\n")[0].split())
+    html = re.sub(r"(?::[a-z]+:)?`{1,2}~?([^`]+?)`{1,2}", lambda m: f"<code>{m.group(1)}</code>",
+                  str(escape(first)))
+    return Markup(html)  # noqa: S704 - built from escaped text
+
+
 def _environment():
     try:
         import jinja2
@@ -127,7 +137,7 @@ def _environment():
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
     env.filters.update(err=_fmt_err, sci=_fmt_sci, secs=_fmt_secs, evals=_fmt_evals,
-                       sortval=_sort_value, pct=_pct, markdown=_markdown)
+                       sortval=_sort_value, pct=_pct, markdown=_markdown, doc=_doc_text)
     from ..outcomes import Status
 
     env.globals.update(regimes=REGIMES, isinf=math.isinf, isnan=math.isnan, Status=Status)
