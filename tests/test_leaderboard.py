@@ -15,16 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from regimebench.leaderboard import build_site, load_runs
-from regimebench.leaderboard.aggregate import (
-    aggregate,
-    bootstrap_median_ci,
-    quantile,
-    wilson,
-)
+from regimebench.leaderboard.aggregate import aggregate
 from regimebench.leaderboard.load import Loaded
 from regimebench.problem import list_problems, load_problem
 
@@ -51,41 +45,17 @@ def _synthetic(seed: int, rel_l2: float | None, status: str = "ok", curve=None) 
 
 
 # ----------------------------------------------------------------------------------- statistics
-def test_quantile_with_infinities_matches_numpy_on_finite_values():
-    x = np.sort(np.random.default_rng(0).normal(size=7))
-    for p in (0.0, 0.25, 0.5, 0.75, 1.0):
-        assert quantile(x, p) == pytest.approx(np.quantile(x, p))
-    assert quantile(np.array([1.0, 2.0, math.inf]), 0.5) == 2.0
-    assert quantile(np.array([1.0, 2.0, math.inf]), 0.75) == math.inf
-    assert quantile(np.array([1.0, math.inf, math.inf]), 0.75) == math.inf  # numpy gives nan
-
-
-def test_wilson_interval_known_values():
-    # k = 0: upper bound z²/(n + z²); k = n: the mirror image.
-    lo, hi = wilson(0, 5)
-    assert lo == 0 and hi == pytest.approx(1.959964 ** 2 / (5 + 1.959964 ** 2), rel=1e-6)
-    lo, hi = wilson(5, 5)
-    assert hi == 1 and lo == pytest.approx(1 - 0.4345, abs=1e-4)
-    lo, hi = wilson(3, 10)
-    assert lo == pytest.approx(0.1078, abs=1e-4) and hi == pytest.approx(0.6032, abs=1e-4)
-
-
-def test_bootstrap_is_deterministic_and_brackets_the_median():
-    x = [-3.0, -2.5, -2.0, -1.0, math.inf]
-    a, b = bootstrap_median_ci(x), bootstrap_median_ci(x)
-    assert a == b
-    assert a[0] <= -2.0 <= a[1]
-    assert a[1] == math.inf  # a failed seed can be the median of a resample
-
-
+# The definitions themselves are tested in tests/test_stats.py; here, that the site uses them.
 def test_failed_seeds_count_as_infinite_error_and_are_never_dropped():
     target = load_problem("helmholtz").tasks["forward"].thresholds.target  # 1e-2
     loaded = [_synthetic(0, 1e-3, curve=[1.0, 5e-3, 1e-3]), _synthetic(1, 1e-1),
               _synthetic(2, None, status="failed")]
     (g,) = aggregate(loaded, {"helmholtz": load_problem("helmholtz")})
     assert g.n == 3 and g.failed == 1
-    assert g.median == pytest.approx(-1.0)  # the worse finite seed: the failure pushed it up
+    assert g.median == 0.1  # the worse finite seed, exactly: the failure pushed it up
     assert g.q75 == math.inf
+    assert (g.interval.low, g.interval.high, g.interval.label) == (1e-3, math.inf,
+                                                                  "75 % interval, n = 3")
     assert g.successes == 1 and g.target == target
     assert g.failure_modes == {"non_finite": 1}
     assert g.reached == 1 and g.evals_to_target == math.inf  # 1 of 3 reached: median is never
@@ -231,15 +201,19 @@ def test_load_runs_of_missing_folder_is_empty_not_an_error(tmp_path):
     assert loaded == [] and len(warnings) == 1
 
 
-def test_regime_map_written_beside_the_records_is_not_a_skipped_record(tmp_path):
-    """`bench regimes --runs R` writes R/regimes-<problem>-<solver>.json: passed over quietly;
-    the same file deeper down, where only records belong, is still reported."""
+def test_regime_maps_beside_the_records_are_passed_over_by_content(tmp_path):
+    """`bench regimes --runs R` writes R/regimes-<problem>-<solver>.json; the loader knows it by
+    its ``kind`` (or, written before ``kind`` existed, by its axes and cells), wherever it lies,
+    and still reports JSON that is neither a record nor a map."""
     from regimebench.regime_map import map_path
 
-    map_path(tmp_path, "helmholtz", "pinn-mlp-adam").write_text('{"cells": []}')
-    assert load_runs(tmp_path) == ([], [])
+    map_path(tmp_path, "helmholtz", "pinn-mlp-adam").write_text(
+        '{"kind": "regime-map", "cells": []}')
     (tmp_path / "helmholtz@v1").mkdir()
-    map_path(tmp_path / "helmholtz@v1", "helmholtz", "x").write_text('{"cells": []}')
+    map_path(tmp_path / "helmholtz@v1", "helmholtz", "x").write_text(
+        '{"schema_version": 1, "axes": {}, "cells": []}')
+    assert load_runs(tmp_path) == ([], [])
+    (tmp_path / "helmholtz@v1" / "regimes-y.json").write_text('{"cells": []}')  # neither
     assert len(load_runs(tmp_path)[1]) == 1
 
 
@@ -266,3 +240,27 @@ def test_official_records_load_and_render(tmp_path):
         for cell in re.findall(r'<td class="num[^"]*"[^>]*>(.*?)</td>', html, re.S):
             if re.search(r"\d", re.sub(r"<[^>]+>", "", cell)):
                 assert "<a href=" in cell, f"{name}: unlinked number {cell!r}"
+
+
+def test_regimes_page_is_built_from_the_enumerations(built):
+    """Every member of every outcome vocabulary is listed with its description (the page is
+    generated from regimebench.outcomes, not parsed from a docstring), every failure mode with
+    its rule, every statistic with its definition; no reST markup leaks through."""
+    import html as html_module
+
+    from regimebench.labels import FAILURE_MODES
+    from regimebench.outcomes import VOCABULARIES
+    from regimebench.stats import DEFINITIONS
+
+    site, _ = built
+    page = html_module.unescape((site / "regimes.html").read_text())
+    for vocab in VOCABULARIES:
+        for member in vocab:
+            row = re.search(rf'<tr id="{vocab.__name__.lower()}-{re.escape(member.value)}">(.*?)'
+                            r"</tr>", page, re.S)
+            assert row and member.description in row.group(1), (vocab, member)
+    for mode, rule in FAILURE_MODES.items():
+        assert rule in page, mode
+    for name, text in DEFINITIONS.items():
+        assert name in page and text in page
+    assert "``" not in page and ":mod:" not in page

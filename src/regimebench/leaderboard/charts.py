@@ -10,20 +10,24 @@ there). Every function returns ``None`` when it has nothing to draw, and templat
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .aggregate import REGIMES, Group
+from ..outcomes import Regime
+from .aggregate import Group
 from .load import finite
 
 __all__ = ["pareto", "seed_curves", "failure_bars", "regime_map", "landscape_slice",
-           "REGIME_COLOURS"]
+           "REGIME_COLOURS", "TIE_COLOUR"]
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"  # an identifier; never fetched
-REGIME_COLOURS = {"I": "#2e7d32", "I*": "#9ccc65", "II": "#f9a825", "III": "#c62828",
-                  "none": "#757575"}
-_REGIME_SCALE = {"domain": list(REGIMES), "range": [REGIME_COLOURS[r] for r in REGIMES]}
+REGIME_COLOURS: dict[Regime, str] = {
+    Regime.WELL: "#2e7d32", Regime.WELL_HIGH_LOSS: "#9ccc65", Regime.UNDER: "#f9a825",
+    Regime.OVER: "#c62828", Regime.NONE: "#757575"}
+TIE_COLOUR = "#ffffff"  # a tied cell is drawn blank, with its "tie: I / III" label
+_TIE = "tie"
+_REGIME_SCALE = {"domain": [r.value for r in Regime] + [_TIE],
+                 "range": [REGIME_COLOURS[r] for r in Regime] + [TIE_COLOUR]}
 
 
 def _base(title: str, width: int = 480, height: int = 280) -> dict[str, Any]:
@@ -44,8 +48,8 @@ def pareto(groups: Sequence[Group], hrefs: Mapping[tuple, str], title: str) -> d
             continue
         rows.append({
             "solver": g.solver, "tier": g.tier, "device": ", ".join(g.devices),
-            "seconds": g.device_seconds, "rel_l2": 10 ** g.median,
-            "q25": 10 ** g.q25, "q75": 10 ** g.q75 if math.isfinite(g.q75) else None,
+            "seconds": g.device_seconds, "rel_l2": g.median,
+            "q25": g.q25, "q75": g.q75 if math.isfinite(g.q75) else None,
             "seeds": f"{g.n - g.failed}/{g.n} finite", "href": hrefs[g.key],
         })
     if not rows:
@@ -144,33 +148,47 @@ def failure_bars(groups: Sequence[Group], title: str) -> dict | None:
 
 
 def regime_map(groups: Sequence[Group], x_axis: str, y_axis: str, title: str) -> dict | None:
-    """Heatmap over two cell axes: colour = majority regime, opacity = its share of seeds.
+    """Heatmap over two cell axes: colour = majority regime, opacity = its share of seeds, and
+    the majority's label written in the cell.
 
-    Uses groups whose ``cell`` sets ``x_axis`` and/or ``y_axis`` (a missing axis takes the value
-    ``canonical``). Returns ``None`` if fewer than two cells exist.
+    The majority is :func:`regimebench.stats.majority_regime`'s, as in ``bench regimes``: a tie
+    is drawn blank and labelled ``"tie: I / III"``, never broken. Uses groups whose ``cell`` sets
+    ``x_axis`` and/or ``y_axis`` (a missing axis takes the value ``canonical``). Returns ``None``
+    if fewer than two cells exist.
     """
     rows = []
     for g in groups:
         if not g.cell or not (x_axis in g.cell or y_axis in g.cell):
             continue
-        counts = Counter({k: v for k, v in g.regimes.items()})
-        regime, n = counts.most_common(1)[0]
-        rows.append({"x": str(g.cell.get(x_axis, "canonical")),
-                     "y": str(g.cell.get(y_axis, "canonical")),
-                     "regime": regime, "share": n / g.n, "seeds": g.n})
+        maj = g.majority
+        rows.append({"x": _axis_value(g.cell.get(x_axis, "canonical")),
+                     "y": _axis_value(g.cell.get(y_axis, "canonical")),
+                     "regime": _TIE if maj.is_tie else maj.label, "label": maj.label,
+                     "share": maj.agreement, "seeds": g.n})
     if len(rows) < 2:
         return None
     spec = _base(title, width=320, height=240)
     spec["data"] = {"values": rows}
-    spec["mark"] = "rect"
-    spec["encoding"] = {
-        "x": {"field": "x", "type": "ordinal", "title": x_axis, "sort": None},
-        "y": {"field": "y", "type": "ordinal", "title": y_axis, "sort": None},
-        "color": {"field": "regime", "type": "nominal", "scale": _REGIME_SCALE},
-        "opacity": {"field": "share", "type": "quantitative", "scale": {"domain": [0, 1]}},
-        "tooltip": [{"field": "x", "title": x_axis}, {"field": "y", "title": y_axis},
-                    {"field": "regime"}, {"field": "share", "format": ".0%"}, {"field": "seeds"}]}
+    x = {"field": "x", "type": "ordinal", "title": x_axis, "sort": None}
+    y = {"field": "y", "type": "ordinal", "title": y_axis, "sort": None}
+    spec["layer"] = [
+        {"mark": {"type": "rect", "stroke": "#999"},
+         "encoding": {
+             "x": x, "y": y,
+             "color": {"field": "regime", "type": "nominal", "scale": _REGIME_SCALE,
+                       "title": "majority regime"},
+             "opacity": {"field": "share", "type": "quantitative", "scale": {"domain": [0, 1]}},
+             "tooltip": [{"field": "x", "title": x_axis}, {"field": "y", "title": y_axis},
+                         {"field": "label", "title": "majority"},
+                         {"field": "share", "format": ".0%", "title": "agreement"},
+                         {"field": "seeds"}]}},
+        {"mark": {"type": "text"}, "encoding": {"x": x, "y": y, "text": {"field": "label"}}},
+    ]
     return spec
+
+
+def _axis_value(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 _SLICE_X = ("alpha", "alphas", "t", "offsets", "x")

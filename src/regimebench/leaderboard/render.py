@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import stats
 from ._paths import safe_name  # re-exported: the site's file names
-from .aggregate import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, REGIMES, Group, aggregate
+from .aggregate import REGIMES, Group, aggregate
 from .load import finite, load_runs
 
 __all__ = ["build_site", "BuildReport", "SiteError", "check_out", "safe_name"]
@@ -54,13 +55,13 @@ class BuildReport:
 
 
 # ----------------------------------------------------------------------------------- formatting
-def _fmt_log_err(x: float | None) -> str:
-    """A log10 error as a rel. L2 in scientific notation; +∞ is a failure, never a blank."""
+def _fmt_err(x: float | None) -> str:
+    """A rel. L2 in scientific notation; +∞ is a failure, never a blank."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "—"
     if math.isinf(x):
         return "failed (∞)" if x > 0 else "0"
-    return f"{10 ** x:.2e}"
+    return f"{x:.2e}"
 
 
 def _fmt_sci(x: Any, digits: int = 2) -> str:
@@ -107,6 +108,16 @@ def _markdown(text: str):
     return Markup(md.render(text))  # noqa: S704 - markdown-it escapes all raw HTML with html=False
 
 
+def _doc_text(text: str):
+    """The first paragraph of a docstring as HTML: ````x```` and ``:role:`x``` become code."""
+    from markupsafe import Markup, escape
+
+    first = " ".join((text or "").split("\n\n")[0].split())
+    html = re.sub(r"(?::[a-z]+:)?`{1,2}~?([^`]+?)`{1,2}", lambda m: f"<code>{m.group(1)}</code>",
+                  str(escape(first)))
+    return Markup(html)  # noqa: S704 - built from escaped text
+
+
 def _environment():
     try:
         import jinja2
@@ -117,9 +128,11 @@ def _environment():
         autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
-    env.filters.update(err=_fmt_log_err, sci=_fmt_sci, secs=_fmt_secs, evals=_fmt_evals,
-                       sortval=_sort_value, pct=_pct, markdown=_markdown)
-    env.globals.update(regimes=REGIMES, isinf=math.isinf)
+    env.filters.update(err=_fmt_err, sci=_fmt_sci, secs=_fmt_secs, evals=_fmt_evals,
+                       sortval=_sort_value, pct=_pct, markdown=_markdown, doc=_doc_text)
+    from ..outcomes import Status
+
+    env.globals.update(regimes=REGIMES, isinf=math.isinf, isnan=math.isnan, Status=Status)
     return env
 
 
@@ -259,62 +272,67 @@ def _citation() -> tuple[str | None, str | None]:
     return text, bib
 
 
-def _regime_defs(doc: str) -> list[tuple[str, str, str]]:
-    """(label, name, definition) rows parsed from the labels module's docstring.
-
-    The docstring is the single source of the definitions; lines look like
-    ````I``   Well-Trained  — normalised training loss < T_train …``.
-    """
-    rows = []
-    for line in doc.splitlines():
-        m = re.match(r"^\s*``([^`]+)``\s+(.*?)\s*$", line)
-        if not m:
-            continue
-        label, rest = m.groups()
-        name, _, text = rest.partition("—") if "—" in rest else ("", "", rest)
-        rows.append((label, name.strip(), text.strip().rstrip(";.")))
-    return rows
-
-
 # ----------------------------------------------------------------------------------- downloads
+def _num(x: float | None) -> float | str | None:
+    """A statistic for CSV/JSON: +∞ (a failed median or endpoint) as ``"inf"``, NaN as null."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return None
+    return "inf" if math.isinf(x) else x
+
+
+CSV_COLUMNS = ["problem", "problem_version", "task", "solver", "config_hash", "budget", "harness",
+               "cell", "seeds", "failed", "median_rel_l2", "q25_rel_l2", "q75_rel_l2",
+               "interval_low", "interval_high", "interval_coverage", "interval_label",
+               "successes", "success_low", "success_high", "success_level", "majority_regime",
+               "agreement", "evals_to_target", "device_seconds", "devices", "run_page"]
+
+
 def _csv(groups: list[Group], hrefs: Mapping[tuple, str]) -> str:
+    """``leaderboard.csv``: one row per group, every statistic from :mod:`regimebench.stats`
+    (rel. L2 values with 6 significant digits; ``inf`` for a failed median or endpoint)."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["problem", "problem_version", "task", "solver", "config_hash", "budget", "cell",
-                "seeds", "failed", "median_rel_l2", "q25_rel_l2", "q75_rel_l2", "ci_low", "ci_high",
-                "successes", "success_low", "success_high", "evals_to_target",
-                "device_seconds", "devices", "run_page"])
+    w.writerow(CSV_COLUMNS)
+
+    def e(x):
+        v = _num(x)
+        return "" if v is None else (v if isinstance(v, str) else f"{v:.6e}")
+
     for g in groups:
-        def e(x):
-            return "inf" if math.isinf(x) else ("" if math.isnan(x) else f"{10 ** x:.6e}")
+        iv = g.interval
         w.writerow([g.problem, g.problem_version, g.task, g.solver, g.config_hash, g.budget,
-                    g.cell_label, g.n, g.failed, e(g.median), e(g.q25), e(g.q75), e(g.ci_low),
-                    e(g.ci_high), g.successes, f"{g.success_low:.4f}", f"{g.success_high:.4f}",
-                    g.evals_to_target, f"{g.device_seconds:.2f}", ";".join(g.devices),
-                    hrefs[g.key]])
+                    g.harness, g.cell_label, g.n, g.failed, e(g.median), e(g.q25), e(g.q75),
+                    e(iv.low), e(iv.high), f"{iv.coverage:.4f}", iv.label, g.successes,
+                    f"{g.success_low:.4f}", f"{g.success_high:.4f}", f"{g.success.level:g}",
+                    g.majority.label, f"{g.majority.agreement:.4f}", g.evals_to_target,
+                    f"{g.device_seconds:.2f}", ";".join(g.devices), hrefs[g.key]])
     return buf.getvalue()
 
 
 def _json_groups(groups: list[Group], hrefs: Mapping[tuple, str]) -> str:
-    def num(x):
-        return None if x is None or math.isnan(x) else ("inf" if math.isinf(x) else x)
-
+    """``runs.json``: the groups with their statistics (see ``definitions``)."""
     rows = [{
         "problem": g.problem, "problem_version": g.problem_version, "task": g.task,
-        "solver": g.solver, "config_hash": g.config_hash, "budget": g.budget, "cell": g.cell,
-        "seeds": [{"seed": s.seed, "status": s.status, "rel_l2": num(s.rel_l2),
-                   "record": f"records/{g.slug}/seed-{s.seed}.json"} for s in g.seeds],
-        "log10_rel_l2": {"median": num(g.median), "q25": num(g.q25), "q75": num(g.q75),
-                         "ci95": [num(g.ci_low), num(g.ci_high)]},
-        "success": {"k": g.successes, "n": g.n, "wilson95": [g.success_low, g.success_high],
-                    "target": g.target},
-        "regimes": g.regimes, "failure_modes": g.failure_modes,
-        "time_to_target": {"reached": g.reached, "median_evals": num(g.evals_to_target),
-                           "median_seconds": num(g.seconds_to_target)},
+        "solver": g.solver, "config_hash": g.config_hash, "budget": g.budget,
+        "harness": g.harness, "cell": g.cell,
+        "seeds": [{"seed": s.seed, "status": s.status, "rel_l2": _num(s.rel_l2),
+                   "regime": s.regime, "record": f"records/{g.slug}/seed-{s.seed}.json"}
+                  for s in g.seeds],
+        "rel_l2": {"median": _num(g.median), "q25": _num(g.q25), "q75": _num(g.q75),
+                   "interval": {"low": _num(g.interval.low), "high": _num(g.interval.high),
+                                "coverage": g.interval.coverage, "label": g.interval.label}},
+        "success": {"k": g.successes, "n": g.n, "wilson": [g.success_low, g.success_high],
+                    "level": g.success.level, "target": g.target},
+        "majority_regime": {"label": g.majority.label, "tie": g.majority.is_tie,
+                            "regimes": [r.value for r in g.majority.regimes],
+                            "agreement": g.majority.agreement},
+        "regimes": {r.value: k for r, k in g.regimes.items()},
+        "failure_modes": g.failure_modes,
+        "time_to_target": {"reached": g.reached, "median_evals": _num(g.evals_to_target),
+                           "median_seconds": _num(g.seconds_to_target)},
         "device_seconds": g.device_seconds, "devices": g.devices, "run_page": hrefs[g.key],
     } for g in groups]
-    return json.dumps({"bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED},
-                       "groups": rows}, indent=1)
+    return json.dumps({"definitions": stats.DEFINITIONS, "groups": rows}, indent=1)
 
 
 # ----------------------------------------------------------------------------------- build
@@ -349,6 +367,8 @@ def build_site(runs: Path, out: Path) -> BuildReport:
     page rendered, so a failed build leaves the previous site intact.
     """
     from ..labels import FAILURE_MODES
+    from ..outcomes import VOCABULARIES
+    from ..reproduce import tolerance_for
     from . import charts
 
     out = Path(out)
@@ -368,7 +388,7 @@ def build_site(runs: Path, out: Path) -> BuildReport:
     common = {"built": now, "n_records": len(loaded), "n_groups": len(groups),
               "skipped": warnings, "problem_href": phref, "solver_href": shref,
               "run_href": hrefs, "failure_defs": FAILURE_MODES, "regime_colours":
-              charts.REGIME_COLOURS}
+              charts.REGIME_COLOURS, "stat_defs": stats.DEFINITIONS}
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -395,23 +415,19 @@ def build_site(runs: Path, out: Path) -> BuildReport:
                 "snr": charts.seed_curves(g.seeds, "snr"),
                 "slice": charts.landscape_slice(g.seeds),
             }
-            page("run.html", hrefs[g.key], g=g, charts=run_charts)
+            page("run.html", hrefs[g.key], g=g, charts=run_charts,
+                 reproduce_rtol=tolerance_for(g.problem, g.task))
             for s in g.seeds:
                 dest = tmp / "records" / g.slug / f"seed-{s.seed}.json"
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_text(json.dumps(s.record, indent=1))
         from collections import Counter
 
-        from .. import labels as labels_module
-        from . import aggregate as aggregate_module
-
         totals = Counter()
         for g in groups:
             totals.update(g.failure_modes)
         page("regimes.html", "regimes.html", groups=groups, problems=pviews,
-             regime_defs=_regime_defs(labels_module.__doc__ or ""),
-             labels_doc=labels_module.__doc__ or "", aggregate_doc=aggregate_module.__doc__ or "",
-             mode_totals=dict(totals))
+             vocabularies=VOCABULARIES, mode_totals=dict(totals))
         page("about.html", "about.html", cff=cff, bibtex=bib)
         (tmp / "leaderboard.csv").write_text(_csv(groups, hrefs))
         (tmp / "runs.json").write_text(_json_groups(groups, hrefs))
