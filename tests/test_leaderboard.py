@@ -295,3 +295,23 @@ def test_methods_page_is_built_from_the_enumerations(built):
     for name, text in DEFINITIONS.items():
         assert name in page and text in page
     assert "``" not in page and ":mod:" not in page
+
+
+def test_a_failed_build_leaves_the_previous_site(tmp_path, monkeypatch):
+    """The build writes into a temporary sibling and swaps it in only when every page
+    rendered: a failure half-way leaves the previous site as it was, and no temporary folder."""
+    from regimebench.leaderboard import charts
+
+    out = tmp_path / "_site"
+    build_site(FIXTURES, out)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a chart failed")
+
+    monkeypatch.setattr(charts, "landscape_slice", broken)  # run pages come after the overview
+    with pytest.raises(RuntimeError, match="a chart failed"):
+        build_site(FIXTURES, out)
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]

@@ -186,3 +186,28 @@ def test_every_page_has_an_inline_favicon(site):
     for page in out.rglob("*.html"):
         head = page.read_text().split("</head>")[0]
         assert re.search(r'<link rel="icon" type="image/svg\+xml" href="data:image/svg\+xml,', head)
+
+
+def test_one_colour_per_entry_on_every_page_and_chart(site):
+    """An entry's swatch and its marks in every chart have one colour, on every page."""
+    import json
+
+    out, _ = site
+    seen: dict[str, set[str]] = {}
+    for page in out.rglob("*.html"):
+        text = page.read_text()
+        for colour, name in re.findall(
+                r'<span class="swatch" style="background: (#[0-9A-Fa-f]{6})" aria-hidden="true">'
+                r'</span><a href="[^"]*">([^<]+)</a>', text):
+            seen.setdefault(html.unescape(name), set()).add(colour.upper())
+        for spec in re.findall(r'<script type="application/json" id="[^"]+">(.*?)</script>',
+                               text, re.S):
+            for layer in json.loads(spec).get("layer", []):
+                scale = (layer.get("encoding", {}).get("color") or {}).get("scale") or {}
+                if (layer.get("encoding", {}).get("color") or {}).get("field") == "entry":
+                    for name, colour in zip(scale["domain"], scale["range"]):
+                        seen.setdefault(name.split("@")[0], set()).add(colour.upper())
+    assert len(seen) >= 5
+    assert all(len(colours) == 1 for colours in seen.values()), seen
+    # and different entries have different colours (the palette has 14 before it repeats)
+    assert len({next(iter(c)) for c in seen.values()}) == len(seen)

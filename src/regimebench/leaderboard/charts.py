@@ -218,8 +218,9 @@ def failure_heatmap(groups: Sequence[Group], hrefs: Mapping[Any, str], title: st
         anyk = sum(1 for s in g.seeds if s.failure_modes)
         for mode in [ANY_MODE, *modes]:
             k = anyk if mode == ANY_MODE else g.failure_modes.get(mode, 0)
+            share = k / g.n if g.n else 0.0
             rows.append({"entry": labels[g.key], "mode": mode, "k": k, "n": g.n,
-                         "share": k / g.n if g.n else 0.0, "text": f"{k}/{g.n}",
+                         "share": share, "fill": _shade(share), "text": f"{k}/{g.n}",
                          "href": hrefs[g.key]})
     sub = "seeds (not seed × mode pairs) with each mode; 0/n: checked, none"
     if not modes:
@@ -234,9 +235,9 @@ def failure_heatmap(groups: Sequence[Group], hrefs: Mapping[Any, str], title: st
     spec["layer"] = [
         {"mark": {"type": "rect", "stroke": "#ccc", "cursor": "pointer"},
          "encoding": {"x": x, "y": y, "href": {"field": "href"},
-                      "color": {"field": "share", "type": "quantitative",
-                                "scale": {"domain": [0, 1], "range": ["#ffffff", "#b3261e"]},
-                                "title": "share of seeds"},
+                      # the fill is computed here, so that 0 seeds is exactly white
+                      "color": {"field": "fill", "type": "nominal", "scale": None,
+                                "legend": None},
                       "tooltip": [{"field": "entry"}, {"field": "mode"},
                                   {"field": "text", "title": "seeds"}]}},
         {"mark": {"type": "text", "fontSize": 12},
@@ -245,6 +246,12 @@ def failure_heatmap(groups: Sequence[Group], hrefs: Mapping[Any, str], title: st
                                 "value": "black"}}},
     ]
     return spec
+
+
+def _shade(share: float) -> str:
+    """White (no seed) to red (every seed), linearly in RGB."""
+    lo, hi = (255, 255, 255), (179, 38, 30)
+    return "#" + "".join(f"{round(a + (b - a) * share):02x}" for a, b in zip(lo, hi))
 
 
 # ------------------------------------------------------------------------------ regimes
@@ -357,7 +364,9 @@ def regime_map(groups: Sequence[Group], difficulty: Any, data: Any, title: str,
           "sort": xs, "axis": {"labelAngle": 0}}
     ey = {"field": "y", "type": "ordinal", "title": f"{data.name} (data)",
           "sort": list(reversed(ys))}
-    text_colour = {"condition": {"test": "datum.dark", "value": "white"}, "value": "black"}
+    text_colour = {"condition": [{"test": "datum.dark", "value": "white"},
+                                 {"test": "datum.seeds == 0", "value": "#888888"}],
+                   "value": "black"}
     spec["data"] = {"values": rows}
     spec["layer"] = [
         {"mark": {"type": "rect", "stroke": "#999", "cursor": "pointer"},
