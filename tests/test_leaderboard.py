@@ -79,6 +79,10 @@ def test_step_costs_are_read_defensively():
         == [("adam", 1.0), ("natural_gradient", 53.2)]
     assert step_costs({"timing": {"step_costs": {"lbfgs": 1.4}}}) == [("lbfgs", 1.4)]
     assert step_costs({"timing": {"step_cost": 2}}) == [("step", 2.0)]
+    # flat numeric keys (the record schema keeps timing a mapping of numbers)
+    assert step_costs({"timing": {"wall_s": 3.0, "step_cost_adam": 1.0,
+                                  "natural_gradient_step_cost": 44.0}}) \
+        == [("adam", 1.0), ("natural_gradient", 44.0)]
     for junk in ({}, {"timing": None}, {"timing": {"phases": "x"}},
                  {"timing": {"phases": [{"kind": "adam", "step_cost": None}], "step_cost": -1}}):
         assert step_costs(junk) == []

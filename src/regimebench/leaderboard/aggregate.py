@@ -31,6 +31,7 @@ Site-only quantities computed here:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -270,18 +271,28 @@ def _finish(g: Group) -> Group:
     return g
 
 
+_STEP_COST_KEY = re.compile(r"^(?:step_cost(?:_(?P<a>.+))?|(?P<b>.+)_step_cost)$")
+
+
 def step_costs(record: Mapping[str, Any]) -> list[tuple[str, float]]:
     """``[(phase, equivalents per step), ...]`` from a record's ``timing``, if it says.
 
-    Read defensively, since the trainer's format may grow: ``timing.phases`` (or
-    ``layout.phases``) as a list of ``{"kind": ..., "step_cost": ...}``; ``timing.step_costs`` as
-    ``{phase: cost}`` or such a list; or one ``timing.step_cost``. Anything else, or no finite
-    positive cost, gives ``[]`` (the pages then show the budget spent alone).
+    Read defensively, since the trainer's format may grow. The record schema keeps ``timing``
+    flat (numbers), so the costs are numeric keys: ``step_cost`` (one phase),
+    ``step_cost_<phase>`` or ``<phase>_step_cost``, in the order stored. Lists of
+    ``{"kind", "step_cost"}`` under ``timing.phases``/``layout.phases`` (or a ``{phase: cost}``
+    ``timing.step_costs``) are read too. Anything else, or no finite positive cost, gives
+    ``[]``: the pages then show the budget spent alone.
+
+    >>> step_costs({"timing": {"step_cost_adam": 1.0, "step_cost_natural_gradient": 53.2}})
+    [('adam', 1.0), ('natural_gradient', 53.2)]
     """
     timing = record.get("timing") or {}
     layout = record.get("layout") or {}
-    raw = timing.get("phases") or layout.get("phases") or timing.get("step_costs")
+    if not isinstance(timing, Mapping):
+        return []
     out: list[tuple[str, float]] = []
+    raw = timing.get("phases") or layout.get("phases") or timing.get("step_costs")
     if isinstance(raw, Mapping):
         raw = [{"kind": k, "step_cost": v} for k, v in raw.items()]
     if isinstance(raw, list):
@@ -290,10 +301,13 @@ def step_costs(record: Mapping[str, Any]) -> list[tuple[str, float]]:
                 cost = finite(ph.get("step_cost"))
                 if cost is not None and cost > 0:
                     out.append((str(ph.get("kind") or f"phase {i + 1}"), cost))
-    if not out:
-        cost = finite(timing.get("step_cost"))
-        if cost is not None and cost > 0:
-            out.append(("step", cost))
+    if out:
+        return out
+    for key, value in timing.items():
+        m = _STEP_COST_KEY.match(str(key))
+        cost = finite(value)
+        if m and cost is not None and cost > 0:
+            out.append((m.group("a") or m.group("b") or "step", cost))
     return out
 
 

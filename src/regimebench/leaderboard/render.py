@@ -206,6 +206,7 @@ def _environment(displayed: set[str]):
                        margin=stats.format_margin, budget=budget_description)
     env.globals.update(regimes=REGIMES, isinf=math.isinf, isnan=math.isnan, Status=Status,
                        stat=stat, label=label, def_anchor=def_anchor, favicon=FAVICON,
+                       solves=stats.solves,
                        regime_colours=REGIME_COLOURS)
     return env
 
