@@ -10,9 +10,10 @@ first screen of the overview and of one problem page at 1400 × 900 (a laptop) a
 
     overview-1400.png  overview-400.png  problem-<name>-1400.png  problem-<name>-400.png
 
-The problem page is ``--problem``, else the one with the most groups of runs. Charts are given
-time to draw. With Pillow installed the PNGs are reduced to a 256-colour palette (text and flat
-colours survive it; a third to a half of the bytes), otherwise kept as Chromium wrote them.
+The problem page is ``--problem``, else the one with the most run records. Charts are given
+time to draw. With Pillow installed the PNGs are reduced to a 256-colour palette (every pixel
+within a few levels of the original; about 40 % of the bytes), otherwise kept as Chromium wrote
+them.
 Files are replaced only after all four were taken. Needs the ``site-screenshots`` extra.
 """
 
@@ -41,7 +42,10 @@ def _shrink(path: Path) -> None:
     except ImportError:
         return
     with Image.open(path) as img:
-        small = img.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+        # Maximum coverage keeps small areas' colours (the entries' swatches, a few pixels
+        # each) within a few levels of the original; median cut merged them into their
+        # neighbours (errors of 50 levels on the overview), which misstates an entry's colour.
+        small = img.convert("RGB").quantize(colors=256, method=Image.Quantize.MAXCOVERAGE,
                                             dither=Image.Dither.NONE)
     small.save(path, optimize=True)
 
