@@ -33,7 +33,7 @@ from .. import stats
 from ..stats import RankSum
 from .aggregate import TIER_ORDER, Group
 
-__all__ = ["BASELINES", "DEFAULT_BASELINE", "baseline_for", "Published", "load_published",
+__all__ = ["BASELINES", "DEFAULT_BASELINE", "BASELINE_NOTES", "baseline_for", "Published", "load_published",
            "best_published", "Placed", "Ranking", "rank", "ranking_budget", "budget_sort_key"]
 
 PUBLISHED_FILE = Path(__file__).resolve().parent / "published.toml"
@@ -44,6 +44,12 @@ PUBLISHED_FILE = Path(__file__).resolve().parent / "published.toml"
 #: layers, no physics loss), against which FNO and PINO are the improvements being measured.
 BASELINES: dict[str, str] = {"operator": "deeponet"}
 DEFAULT_BASELINE = "pinn-mlp-adam"
+#: What each baseline is, for the methods page.
+BASELINE_NOTES: dict[str, str] = {
+    "pinn-mlp-adam": "a tanh MLP trained by Adam with fixed unit weights (Raissi et al. 2019)",
+    "deeponet": "the plain operator network: MLP branch and trunk, no spectral layers, no "
+                "physics loss (Lu et al. 2021)",
+}
 
 
 def baseline_for(task: str) -> str:

@@ -44,7 +44,7 @@ from .aggregate import REGIMES, aggregate
 from .exports import to_csv, to_json
 from .load import finite, load_runs
 from .palette import REGIME_COLOURS, solver_styles
-from .ranking import BASELINES, DEFAULT_BASELINE, budget_sort_key, load_published
+from .ranking import BASELINE_NOTES, BASELINES, DEFAULT_BASELINE, budget_sort_key, load_published
 from .views import budget_description, overview, problem_views, solver_views
 
 __all__ = ["build_site", "BuildReport", "SiteError", "check_out", "safe_name", "def_anchor",
@@ -351,6 +351,7 @@ def build_site(runs: Path, out: Path) -> BuildReport:
               "skipped": warnings, "problem_href": phref, "solver_href": shref,
               "run_href": hrefs, "styles": styles, "failure_defs": FAILURE_MODES,
               "stat_defs": stats.DEFINITIONS, "baselines": BASELINES,
+              "baseline_notes": BASELINE_NOTES,
               "default_baseline": DEFAULT_BASELINE, "default_budget": ov.default,
               "runs_dir": Path(runs).as_posix()}
 
