@@ -32,7 +32,8 @@ def _fixture(solver: str) -> dict:
     return json.loads(path.read_text())
 
 
-def _synthetic(seed: int, rel_l2: float | None, status: str = "ok", curve=None) -> Loaded:
+def _synthetic(seed: int, rel_l2: float | None, status: str = "ok", curve=None,
+               wall: float = 2.0, evals_done: int = 20) -> Loaded:
     rec = copy.deepcopy(_fixture("pinn-mlp-adam-lbfgs"))
     rec["spec"]["seed"] = seed
     rec["status"] = status
@@ -40,7 +41,8 @@ def _synthetic(seed: int, rel_l2: float | None, status: str = "ok", curve=None) 
     rec["metrics"]["rel_l2"] = rel_l2
     rec["labels"]["failure_modes"] = [] if status == "ok" else ["non_finite"]
     rec["curves"] = {"evals": [0, 10, 20], "rel_l2": curve or [1.0, 1.0, 1.0]}
-    rec["timing"] = {"seed_wall_s": 2.0, "seed_steps_per_s": 10.0}
+    rec["timing"] = {"seed_wall_s": wall, "seed_steps_per_s": 10.0}
+    rec["evals_done"] = evals_done
     return Loaded(rec, f"seed-{seed}.json")
 
 
@@ -48,8 +50,8 @@ def _synthetic(seed: int, rel_l2: float | None, status: str = "ok", curve=None) 
 # The definitions themselves are tested in tests/test_stats.py; here, that the site uses them.
 def test_failed_seeds_count_as_infinite_error_and_are_never_dropped():
     target = load_problem("helmholtz").tasks["forward"].thresholds.target  # 1e-2
-    loaded = [_synthetic(0, 1e-3, curve=[1.0, 5e-3, 1e-3]), _synthetic(1, 1e-1),
-              _synthetic(2, None, status="failed")]
+    loaded = [_synthetic(0, 1e-3, curve=[1.0, 5e-3, 1e-3]), _synthetic(1, 1e-1, wall=3.0),
+              _synthetic(2, None, status="failed", wall=50.0, evals_done=7)]
     (g,) = aggregate(loaded, {"helmholtz": load_problem("helmholtz")})
     assert g.n == 3 and g.failed == 1
     assert g.median == 0.1  # the worse finite seed, exactly: the failure pushed it up
@@ -60,8 +62,30 @@ def test_failed_seeds_count_as_infinite_error_and_are_never_dropped():
     assert g.failure_modes == {"non_finite": 1}
     assert g.reached == 1 and g.evals_to_target == math.inf  # 1 of 3 reached: median is never
     assert g.seeds[0].evals_to_target == 10 and g.seeds[0].seconds_to_target == pytest.approx(1.0)
-    assert g.device_seconds == pytest.approx(6.0)
+    # The cost is per seed, never summed over seeds: the median seed's wall time and budget spent
+    # (the failed seed stopped early at 7 equivalents; it still counts in both medians).
+    assert g.seconds_per_seed == 3.0 and g.evals_spent == 20
+    assert g.budget_evals == 60  # what the records were given (the fixture's smoke budget)
     assert g.devices == ["cpu"]
+
+
+def test_step_costs_are_read_defensively():
+    """The trainer's per-step cost (gradient-evaluation equivalents) is read from any of the
+    shapes it may take in ``timing``; anything else is no cost, never an error."""
+    from regimebench.leaderboard.aggregate import step_costs
+
+    assert step_costs({"timing": {"phases": [{"kind": "adam", "step_cost": 1.0},
+                                             {"kind": "natural_gradient", "step_cost": 53.2}]}}) \
+        == [("adam", 1.0), ("natural_gradient", 53.2)]
+    assert step_costs({"timing": {"step_costs": {"lbfgs": 1.4}}}) == [("lbfgs", 1.4)]
+    assert step_costs({"timing": {"step_cost": 2}}) == [("step", 2.0)]
+    # flat numeric keys (the record schema keeps timing a mapping of numbers)
+    assert step_costs({"timing": {"wall_s": 3.0, "step_cost_adam": 1.0,
+                                  "natural_gradient_step_cost": 44.0}}) \
+        == [("adam", 1.0), ("natural_gradient", 44.0)]
+    for junk in ({}, {"timing": None}, {"timing": {"phases": "x"}},
+                 {"timing": {"phases": [{"kind": "adam", "step_cost": None}], "step_cost": -1}}):
+        assert step_costs(junk) == []
 
 
 # ----------------------------------------------------------------------------------- site
@@ -110,7 +134,7 @@ def test_nan_seeds_show_as_failures_not_blanks(built):
     assert "non_finite" in run
     index = (site / "index.html").read_text()
     lbnan = re.search(r'<a href="runs/[^"]*lb-nan[^"]*" class="fail">([^<]*)</a>', index)
-    assert lbnan and lbnan.group(1) == "failed (∞)"
+    assert lbnan and lbnan.group(1) == "failed (∞)"  # its cell in the overview's matrix
 
 
 def test_every_catalogue_problem_appears(built):
@@ -154,11 +178,20 @@ def test_every_number_links_to_its_source(built):
         assert (run.parent / href).resolve().is_file()
 
 
-def test_tier_and_device_beside_numbers(built):
+def test_budget_and_device_beside_numbers(built):
+    """Each ranking table sits under a heading naming its budget (groups of different budgets
+    are never ranked together), and each row names the device its seconds were measured on."""
     site, _ = built
     problem = (site / "problems" / "helmholtz.html").read_text()
-    rows = re.findall(r"<tr>.*?</tr>", problem.split("<tbody>")[1].split("</tbody>")[0], re.S)
-    assert rows and all("tier-smoke" in r and "cpu" in r for r in rows)
+    tables = re.findall(r'<h3 id="([^"]+)">(.*?)</h3>.*?<table class="sortable ranking" '
+                        r'id="ranking-([^"]+)">(.*?)</table>', problem, re.S)
+    assert tables
+    for _, heading, ident, table in tables:
+        budget = ident.split("-", 1)[1]
+        assert "smoke tier" in heading and budget == "smoke"
+        rows = re.findall(r"<tr[^>]*>.*?</tr>", table.split("<tbody>")[1], re.S)
+        assert rows and all(re.search(r'class="num secs".*?</a> <span class="muted">cpu</span>',
+                                      r, re.S) for r in rows)
 
 
 def test_chart_specs_are_offline_and_log_scaled(built):
@@ -166,11 +199,12 @@ def test_chart_specs_are_offline_and_log_scaled(built):
     html = (site / "problems" / "helmholtz.html").read_text()
     specs = [json.loads(s) for s in
              re.findall(r'<script type="application/json" id="[^"]+">(.*?)</script>', html, re.S)]
-    pareto = next(s for s in specs if "device-seconds" in json.dumps(s.get("title")))
-    point = pareto["layer"][1]["encoding"]
+    cost = next(s for s in specs if "seconds per seed" in json.dumps(s.get("title")))
+    point = cost["layer"][1]["encoding"]
     assert point["x"]["scale"]["type"] == "log" and point["y"]["scale"]["type"] == "log"
+    assert point["x"]["field"] == "seconds" and "device: cpu" in json.dumps(cost["title"])
     assert all("url" not in s.get("data", {}) for s in specs)  # data is inline
-    assert all(r["rel_l2"] > 0 and math.isfinite(r["rel_l2"]) for r in pareto["data"]["values"])
+    assert all(r["rel_l2"] > 0 and math.isfinite(r["rel_l2"]) for r in cost["data"]["values"])
     for page in site.rglob("*.html"):
         assert not re.search(r'(src|href)="(https?:)?//(?!github|arxiv)', page.read_text())
 
@@ -242,10 +276,11 @@ def test_official_records_load_and_render(tmp_path):
                 assert "<a href=" in cell, f"{name}: unlinked number {cell!r}"
 
 
-def test_regimes_page_is_built_from_the_enumerations(built):
+def test_methods_page_is_built_from_the_enumerations(built):
     """Every member of every outcome vocabulary is listed with its description (the page is
     generated from regimebench.outcomes, not parsed from a docstring), every failure mode with
-    its rule, every statistic with its definition; no reST markup leaks through."""
+    its rule, every statistic with its definition; no reST markup leaks through. (These were on
+    the regimes page before the methods page existed.)"""
     import html as html_module
 
     from regimebench.labels import FAILURE_MODES
@@ -253,7 +288,7 @@ def test_regimes_page_is_built_from_the_enumerations(built):
     from regimebench.stats import DEFINITIONS
 
     site, _ = built
-    page = html_module.unescape((site / "regimes.html").read_text())
+    page = html_module.unescape((site / "methods.html").read_text())
     for vocab in VOCABULARIES:
         for member in vocab:
             row = re.search(rf'<tr id="{vocab.__name__.lower()}-{re.escape(member.value)}">(.*?)'
@@ -264,3 +299,23 @@ def test_regimes_page_is_built_from_the_enumerations(built):
     for name, text in DEFINITIONS.items():
         assert name in page and text in page
     assert "``" not in page and ":mod:" not in page
+
+
+def test_a_failed_build_leaves_the_previous_site(tmp_path, monkeypatch):
+    """The build writes into a temporary sibling and swaps it in only when every page
+    rendered: a failure half-way leaves the previous site as it was, and no temporary folder."""
+    from regimebench.leaderboard import charts
+
+    out = tmp_path / "_site"
+    build_site(FIXTURES, out)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a chart failed")
+
+    monkeypatch.setattr(charts, "landscape_slice", broken)  # run pages come after the overview
+    with pytest.raises(RuntimeError, match="a chart failed"):
+        build_site(FIXTURES, out)
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]

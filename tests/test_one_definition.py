@@ -99,8 +99,14 @@ def test_committed_map_and_heatmap_agree_with_the_groups(official):
              re.findall(r'<script type="application/json" id="regimemap-[^"]+">(.*?)</script>',
                         page, re.S)]
     (heat,) = specs
-    heat_cells = {(r["x"], r["y"]): r["label"] for r in heat["data"]["values"]}
+    heat_cells = {(r["x"], r["y"]): r["label"] for r in heat["data"]["values"]
+                  if r["regime"] != "no runs"}
     assert len(committed["cells"]) == len(heat_cells) == 6
+    # The heatmap draws the task's whole declared grid; the cells without runs say so.
+    info = load_problem("helmholtz").task_info("forward")
+    declared = {(f"{a:g}", str(d)) for a in info.difficulty.values for d in info.data.values}
+    empty = {(r["x"], r["y"]) for r in heat["data"]["values"] if r["regime"] == "no runs"}
+    assert empty == declared - set(heat_cells) and len(empty) == len(declared) - 6
     for cell in committed["cells"]:
         (key,) = [k for k in groups if k.problem == "helmholtz" and k.budget == "cpu-1500"
                   and k.cell == f"a2={cell['a2']:g},pde={cell['pde']}"]

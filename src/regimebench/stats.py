@@ -38,6 +38,26 @@ errors, so the scale question does not arise.
 ``target``; the interval is Wilson's score interval at :data:`LEVEL`
 (``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")``).
 
+**Comparing two entries — "tied with the best".** Two groups of seeds are *statistically
+indistinguishable* when a two-sided Wilcoxon–Mann–Whitney rank-sum test of their errors (failures
+as +∞) does not reject "same distribution" at :data:`TIE_ALPHA` = 5 %. The p-value is exact: the
+rank sum of the pooled seeds' mid-ranks is compared with its value over all
+``C(n₁ + n₂, n₁)`` ways to split them (``scipy.stats.permutation_test``), so equal errors (two
+failures) are handled exactly; above :data:`EXACT_SPLITS` splits a seeded Monte-Carlo sample is
+used and the label says so. Why this test: it needs no distributional assumption, +∞ is just the
+largest rank, and its power is stated by the seed count alone — with 3 seeds per entry the
+smallest possible p is 0.1, so *no* two entries can be told apart (everything ties); with 5 it is
+2/252 ≈ 0.008 (every seed of one entry below every seed of the other). (Overlap of the two
+medians' intervals is the other common rule; with 5 seeds it is the seeds' ranges overlapping,
+which ties entries a rank-sum test separates.)
+
+**Margin over a baseline.** The baseline's median divided by the entry's ("56× lower"), both at
+the same budget and setting, shown with the rank-sum p-value of the two groups; +∞ when only
+the baseline's median failed, undefined when the entry's did.
+
+**Solved.** A task counts as solved by an entry when its median is below the task's target (at
+least half of its seeds succeed); the site crowns a best entry only then.
+
 **Majority regime.** The regime most seeds have (a seed without a usable result is ``none``).
 Ties are shown as ties — ``"tie: I / III"`` — listing the tied regimes in the order of
 :class:`~regimebench.outcomes.Regime`; no tie is broken. ``agreement`` is the share of seeds in
@@ -51,6 +71,10 @@ the majority (of one tied regime, for a tie).
 (0.1, 0.5, '93.8 % interval, n = 5')
 >>> majority_regime(["III", "I"]).label
 'tie: I / III'
+>>> rank_sum_test([1e-3, 2e-3, 3e-3, 4e-3, 5e-3], [0.1, 0.2, 0.3, 0.4, 0.5]).label
+'rank-sum p = 0.0079 (exact, 5 vs 5 seeds)'
+>>> format_margin(margin(1.35, 0.0239))
+'56× lower'
 """
 
 from __future__ import annotations
@@ -79,6 +103,14 @@ __all__ = [
     "GroupStats",
     "group_stats",
     "format_percent",
+    "TIE_ALPHA",
+    "EXACT_SPLITS",
+    "RankSum",
+    "rank_sum_test",
+    "tied",
+    "margin",
+    "format_margin",
+    "solves",
 ]
 
 #: Nominal level of every interval shown (median, success rate).
@@ -266,6 +298,122 @@ def success_rate(k: int, n: int, level: float = LEVEL) -> Proportion:
     return Proportion(int(k), int(n), float(ci.low), float(ci.high), level)
 
 
+# ------------------------------------------------------------------------------ two groups
+#: Level of the rank-sum test below which two groups are told apart (the complement of LEVEL).
+TIE_ALPHA = round(1.0 - LEVEL, 12)
+#: Up to this many splits of the pooled seeds the rank-sum p-value is exact (all enumerated);
+#: 10 + 10 seeds give 184 756. Beyond, a seeded Monte-Carlo sample of :data:`_MC_SAMPLES`.
+EXACT_SPLITS = 200_000
+_MC_SAMPLES = 20_000
+
+
+@dataclass(frozen=True)
+class RankSum:
+    """A two-sided Wilcoxon–Mann–Whitney rank-sum test of two groups' errors (see the module
+    docstring): ``p_value``, whether it is ``exact``, the seed counts and the test level."""
+
+    p_value: float
+    exact: bool
+    n_x: int
+    n_y: int
+    alpha: float = TIE_ALPHA
+
+    @property
+    def distinguishable(self) -> bool:
+        """Whether the test tells the two groups apart (``p < alpha``)."""
+        return self.p_value < self.alpha
+
+    @property
+    def label(self) -> str:
+        """``"rank-sum p = 0.0079 (exact, 5 vs 5 seeds)"``."""
+        how = "exact" if self.exact else "Monte Carlo"
+        return f"rank-sum p = {self.p_value:.2g} ({how}, {self.n_x} vs {self.n_y} seeds)"
+
+
+def _rank_sum(x, y, axis=-1):
+    """Sum of the mid-ranks of ``x`` in the pooled sample (vectorised along ``axis``)."""
+    import numpy as np
+    from scipy.stats import rankdata
+
+    pooled = np.concatenate([x, y], axis=axis)
+    ranks = rankdata(pooled, axis=axis)
+    return np.take(ranks, np.arange(np.shape(x)[axis]), axis=axis).sum(axis=axis)
+
+
+def rank_sum_test(x: Iterable[float], y: Iterable[float], alpha: float = TIE_ALPHA) -> RankSum:
+    """Two-sided rank-sum test of the errors ``x`` and ``y`` (+∞ allowed; ties by mid-ranks).
+
+    Returns p = 1 (nothing to tell apart) when either group is empty.
+
+    >>> rank_sum_test([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]).p_value   # 3 vs 3: never below 0.1
+    0.1
+    """
+    import numpy as np
+    from scipy.stats import permutation_test, rankdata
+
+    xs = np.array([float(v) for v in x])
+    ys = np.array([float(v) for v in y])
+    if not len(xs) or not len(ys):
+        return RankSum(1.0, True, len(xs), len(ys), alpha)
+    if np.any(np.isnan(xs)) or np.any(np.isnan(ys)):
+        raise ValueError("rank_sum_test needs errors (+inf allowed), not NaN")
+    if np.all(np.concatenate([xs, ys]) == xs[0]):  # one value shared by every seed
+        return RankSum(1.0, True, len(xs), len(ys), alpha)
+    if min(len(xs), len(ys)) == 1:  # scipy needs two per sample; the lone seed's rank is
+        # equally likely to be any of the pooled ranks, so the exact p is read off directly.
+        lone, rest = (xs, ys) if len(xs) == 1 else (ys, xs)
+        ranks = rankdata(np.concatenate([lone, rest]))
+        below, above = np.mean(ranks <= ranks[0]), np.mean(ranks >= ranks[0])
+        return RankSum(float(min(1.0, 2 * min(below, above))), True, len(xs), len(ys), alpha)
+    exact = math.comb(len(xs) + len(ys), len(xs)) <= EXACT_SPLITS
+    res = permutation_test((xs, ys), _rank_sum, permutation_type="independent",
+                           vectorized=True, alternative="two-sided",
+                           n_resamples=np.inf if exact else _MC_SAMPLES,
+                           rng=np.random.default_rng(0))
+    return RankSum(float(min(1.0, res.pvalue)), exact, len(xs), len(ys), alpha)
+
+
+def tied(best: Iterable[float], other: Iterable[float], alpha: float = TIE_ALPHA) -> bool:
+    """Whether ``other``'s errors are statistically indistinguishable from ``best``'s
+    (:func:`rank_sum_test` does not reject at ``alpha``)."""
+    return not rank_sum_test(best, other, alpha).distinguishable
+
+
+def margin(baseline_median: float, median: float) -> float:
+    """How many times lower ``median`` is than ``baseline_median`` (> 1: better than the
+    baseline). +∞ when only the baseline failed (or the entry's median is exactly 0); NaN when
+    the entry's median failed (+∞) or either is missing.
+
+    >>> margin(math.inf, 0.5), margin(0.5, math.inf)
+    (inf, nan)
+    """
+    b, m = float(baseline_median), float(median)
+    if math.isnan(b) or math.isnan(m) or math.isinf(m):
+        return math.nan
+    if math.isinf(b) or m == 0.0:
+        return math.inf
+    return b / m
+
+
+def format_margin(ratio: float) -> str:
+    """``56.5`` → ``"56× lower"``, ``0.5`` → ``"2.0× higher"``, ``1.03`` → ``"1.0× lower"``
+    (one decimal below 10, so a ratio near 1 does not read as a whole factor)."""
+    if math.isnan(ratio):
+        return "—"
+    if math.isinf(ratio):
+        return "∞× lower (the baseline failed)"
+    if ratio == 1.0:
+        return "1.0× (equal)"
+    r = ratio if ratio > 1 else 1.0 / ratio
+    text = f"{r:.0f}" if r >= 10 else f"{r:.1f}"
+    return f"{text}× {'lower' if ratio > 1 else 'higher'}"
+
+
+def solves(median_error: float, target: float | None) -> bool:
+    """Whether a group's median rel. L2 is below the task's ``target`` (see "Solved")."""
+    return target is not None and median_error < target
+
+
 # ------------------------------------------------------------------------------ regimes
 @dataclass(frozen=True)
 class Majority:
@@ -388,4 +536,36 @@ DEFINITIONS: dict[str, str] = {
     "time to target": "per seed, the first logged point of the rel. L2 curve below the target; "
                       "the group shows the median over seeds (+∞ when most never reach it)",
     "device-seconds": "the sum over seeds of the per-seed wall time, compilation included",
+    "best entry": "on one (problem, task), at one budget and the canonical setting, the entry "
+                  "with the lowest median rel. L2; crowned only if that median is below the "
+                  "task's target (the task is solved), otherwise shown as the lowest median",
+    "solved": "an entry solves a task when its median rel. L2 is below the task's target, i.e. "
+              "at least half of its seeds succeed",
+    "tied with the best": "statistically indistinguishable from the best entry: a two-sided "
+                          "Wilcoxon–Mann–Whitney rank-sum test of the two entries' per-seed "
+                          "errors (failures +∞, equal errors by mid-ranks) does not reject at 5 % "
+                          "(p ≥ 0.05); exact over all splits of the pooled seeds. With 3 seeds "
+                          "per entry the smallest possible p is 0.1, so every entry ties; with 5, "
+                          "2/252 ≈ 0.008",
+    "margin over the baseline": "the baseline entry's median rel. L2 divided by this entry's, at "
+                                "the same budget and setting (\"56× lower\"), with the rank-sum "
+                                "p-value of the two groups; the baseline is the vanilla entry of "
+                                "the task's kind",
+    "best published": "the lowest rel. L2 collected from the literature for the same problem, "
+                      "task and setting (with its source); budgets and seed counts differ, so "
+                      "\"below\" says only that our median is lower",
+    "gradient-evaluation equivalents": "the budget unit: one gradient of the full training loss "
+                                       "counts 1; every optimizer step is charged its cost in "
+                                       "these units (Adam 1, an L-BFGS step its loss "
+                                       "evaluations, a natural-gradient step the FLOP ratio of "
+                                       "its compiled step to one gradient); shown as the median "
+                                       "over seeds of what a seed spent (the record's "
+                                       "evals_done)",
+    "seconds per seed": "the median over seeds of one seed's training wall time (its share of "
+                        "the vectorised group it trained in; compilation excluded), on the named "
+                        "device; a property of the machine and its load, so compare it only "
+                        "between records made on one device",
+    "budget": "a tier name (smoke, cpu, standard, long: a count of gradient-evaluation "
+              "equivalents per problem, set in problem.toml) or tier-N, an explicit budget of N "
+              "equivalents with the tier's batch sizes",
 }

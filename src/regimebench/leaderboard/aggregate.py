@@ -16,13 +16,22 @@ Site-only quantities computed here:
     evaluations, and in seconds estimated as evaluations / the seed's measured steps per second
     (compilation excluded); the group reports the median over seeds (+∞ if most never reach it)
     and how many reached it.
-``device_seconds``
-    the sum over seeds of the per-seed wall time (``timing.seed_wall_s``, compilation included).
+``evals_spent``
+    the median over seeds of the gradient-evaluation equivalents a seed spent (``evals_done``;
+    the budget unit, a property of the method), beside the budget it was given (``spec.evals``).
+``seconds_per_seed``
+    the median over seeds of ``timing.seed_wall_s`` (one seed's share of its vectorised group's
+    training time, compilation excluded), on the device(s) named in ``devices`` — never a sum
+    over seeds, which would grow with the seed count and the machine's load.
+``step_costs``
+    per optimizer phase, what one step is charged in gradient-evaluation equivalents, when the
+    records say (read defensively: records written before the trainer measured it have none).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +42,7 @@ from ..record import GroupKey, group_key, pinned_command
 from ..stats import GroupStats, Majority, MedianInterval, Proportion, seed_error, seed_failure_modes
 from .load import Loaded, finite
 
-__all__ = ["Seed", "Group", "aggregate", "seed_error", "REGIMES", "TIER_ORDER"]
+__all__ = ["Seed", "Group", "aggregate", "seed_error", "step_costs", "REGIMES", "TIER_ORDER"]
 
 REGIMES: tuple[Regime, ...] = tuple(Regime)  # the order every table and chart shows them in
 TIER_ORDER = {"smoke": 0, "cpu": 1, "standard": 2, "long": 3}
@@ -83,7 +92,11 @@ class Group:
     reached: int = 0
     evals_to_target: float = math.inf
     seconds_to_target: float = math.inf
-    device_seconds: float = 0.0
+    evals_spent: float | None = None
+    budget_evals: int | None = None
+    seconds_per_seed: float | None = None
+    compile_s: float | None = None
+    step_costs: list[tuple[str, float]] = field(default_factory=list)
     devices: list[str] = field(default_factory=list)
     dtypes: list[str] = field(default_factory=list)
 
@@ -241,11 +254,61 @@ def _finish(g: Group) -> Group:
         s.evals_to_target if s.evals_to_target is not None else math.inf for s in g.seeds)
     g.seconds_to_target = stats.median(
         s.seconds_to_target if s.seconds_to_target is not None else math.inf for s in g.seeds)
-    g.device_seconds = float(sum(s.wall_s or 0.0 for s in g.seeds))
+    spent = [finite(s.record.get("evals_done")) for s in g.seeds]
+    spent = [v for v in spent if v is not None and v > 0]
+    g.evals_spent = stats.median(spent) if spent else None
+    budgets = {finite((s.record.get("spec") or {}).get("evals")) for s in g.seeds} - {None}
+    g.budget_evals = int(max(budgets)) if budgets else None
+    walls = [s.wall_s for s in g.seeds if s.wall_s is not None and s.wall_s > 0]
+    g.seconds_per_seed = stats.median(walls) if walls else None
+    compiles = [finite((s.record.get("timing") or {}).get("compile_s")) for s in g.seeds]
+    compiles = [c for c in compiles if c is not None]
+    g.compile_s = stats.median(compiles) if compiles else None
+    g.step_costs = step_costs(g.seeds[0].record) if g.seeds else []
     prov = [s.record.get("provenance") or {} for s in g.seeds]
     g.devices = sorted({_device(p) for p in prov})
     g.dtypes = sorted({str(p.get("dtype")) for p in prov if p.get("dtype")})
     return g
+
+
+_STEP_COST_KEY = re.compile(r"^(?:step_cost(?:_(?P<a>.+))?|(?P<b>.+)_step_cost)$")
+
+
+def step_costs(record: Mapping[str, Any]) -> list[tuple[str, float]]:
+    """``[(phase, equivalents per step), ...]`` from a record's ``timing``, if it says.
+
+    Read defensively, since the trainer's format may grow. The record schema keeps ``timing``
+    flat (numbers), so the costs are numeric keys: ``step_cost`` (one phase),
+    ``step_cost_<phase>`` or ``<phase>_step_cost``, in the order stored. Lists of
+    ``{"kind", "step_cost"}`` under ``timing.phases``/``layout.phases`` (or a ``{phase: cost}``
+    ``timing.step_costs``) are read too. Anything else, or no finite positive cost, gives
+    ``[]``: the pages then show the budget spent alone.
+
+    >>> step_costs({"timing": {"step_cost_adam": 1.0, "step_cost_natural_gradient": 53.2}})
+    [('adam', 1.0), ('natural_gradient', 53.2)]
+    """
+    timing = record.get("timing") or {}
+    layout = record.get("layout") or {}
+    if not isinstance(timing, Mapping):
+        return []
+    out: list[tuple[str, float]] = []
+    raw = timing.get("phases") or layout.get("phases") or timing.get("step_costs")
+    if isinstance(raw, Mapping):
+        raw = [{"kind": k, "step_cost": v} for k, v in raw.items()]
+    if isinstance(raw, list):
+        for i, ph in enumerate(raw):
+            if isinstance(ph, Mapping):
+                cost = finite(ph.get("step_cost"))
+                if cost is not None and cost > 0:
+                    out.append((str(ph.get("kind") or f"phase {i + 1}"), cost))
+    if out:
+        return out
+    for key, value in timing.items():
+        m = _STEP_COST_KEY.match(str(key))
+        cost = finite(value)
+        if m and cost is not None and cost > 0:
+            out.append((m.group("a") or m.group("b") or "step", cost))
+    return out
 
 
 def _device(prov: Mapping[str, Any]) -> str:
