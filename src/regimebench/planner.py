@@ -19,7 +19,7 @@ smoke runs) and the Python API go through the same three steps:
 
 Seeds are integers from 0 to :data:`MAX_SEED`; a request for more than :data:`MANY_SEEDS` seeds
 needs ``allow_many_seeds`` (``--allow-many-seeds``) and more than :data:`MAX_SEEDS` is refused
-(:func:`check_seed_range`), before anything is planned.
+(:func:`regimebench.limits.check_seed_range`), before anything is planned.
 
 The command that reproduces a request, printed under results and stored in every record, is made
 by :func:`reproduce_command` (one place; it always names every option that changes what runs).
@@ -38,6 +38,7 @@ from ._catalogue import solvers_dir
 from .budget import tier_evals
 from .choices import DiagnosticsMode, parse_choice, parse_seed_layout
 from .errors import BenchError
+from .limits import MANY_SEEDS, MAX_SEED, MAX_SEEDS, check_seed_range
 from .outcomes import Status
 from .problem import ProblemError, list_problems, load_problem
 from .record import FileProblem, RecordError, RunSpec, read_record, record_path
@@ -59,34 +60,6 @@ class NeedsReview(BenchError):
     """The request's entry carries code and was not trusted (the CLI exits with code 3)."""
 
     exit_code = 3
-
-
-# Seeds seed JAX's PRNG as 32-bit integers on every platform (x64 or not).
-MAX_SEED = 2**31 - 1
-# More seeds than this in one command is almost surely a typo (10**12 for 12); it needs an
-# explicit confirmation. Beyond MAX_SEEDS the plan itself (a spec and a path per seed) would not
-# fit in memory: split the work with --seed-start.
-MANY_SEEDS = 10_000
-MAX_SEEDS = 1_000_000
-
-
-def check_seed_range(start: int, count: int, *, allow_many: bool = False) -> None:
-    """Fail with :class:`BenchError` unless ``count`` seeds from ``start`` are a sane request:
-    ``count ≥ 1``, seeds in ``[0, MAX_SEED]``, and at most :data:`MANY_SEEDS` seeds unless
-    ``allow_many`` (never more than :data:`MAX_SEEDS`). Called before any list is built."""
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise BenchError(f"--seeds must be a positive integer, got {count}")
-    if isinstance(start, bool) or not isinstance(start, int) or start < 0:
-        raise BenchError(f"--seed-start must be a non-negative integer, got {start}")
-    if start + count - 1 > MAX_SEED:
-        raise BenchError(f"seeds must be at most {MAX_SEED} (JAX seeds are 32-bit integers); "
-                         f"--seed-start {start} with --seeds {count} goes past it")
-    if count > MAX_SEEDS:
-        raise BenchError(f"--seeds {count} is more than one command can plan ({MAX_SEEDS}); "
-                         "split the seeds over several commands with --seed-start")
-    if count > MANY_SEEDS and not allow_many:
-        raise BenchError(f"--seeds {count} is more than {MANY_SEEDS} seeds; if you mean it, "
-                         "add --allow-many-seeds")
 
 
 @dataclass

@@ -56,7 +56,7 @@ from . import (
 )
 from ._common import INTERRUPTED, error, warnings_as_lines
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "entry"]
 
 app = typer.Typer(
     name="bench",
@@ -99,11 +99,17 @@ def _os_error(e: OSError) -> str:
 
 def main() -> None:
     """Entry point: runs the app; every usage, input or environment error is one line, exit 2."""
+    sys.exit(entry())
+
+
+def entry(args: list[str] | None = None) -> int:
+    """Run the command line on ``args`` (default: ``sys.argv[1:]``) and return its exit code,
+    turning every usage, input or environment error into one line (what :func:`main` does)."""
     from .._registry import UnknownComponentError
 
     warnings_as_lines()
     try:
-        code = app(standalone_mode=False)
+        code = app(args=args, prog_name="bench", standalone_mode=False)
     except typer.Exit as e:  # fail() inside a command (some Typer versions re-raise it)
         code = e.exit_code
     except (typer.Abort, KeyboardInterrupt):
@@ -133,4 +139,4 @@ def main() -> None:
                   + " (a bug: please report it with the command; REGIMEBENCH_DEBUG=1 shows the "
                   "traceback)")
             code = 1
-    sys.exit(code if isinstance(code, int) else 0)
+    return code if isinstance(code, int) else 0

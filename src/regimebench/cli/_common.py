@@ -82,15 +82,15 @@ def setup(platform: str | None = None) -> None:
     """
     from .. import _config
 
-    _config.configure(platform=None if platform is None else str(platform))
-    if platform is not None:
-        import jax
+    try:
+        _config.configure(platform=None if platform is None else str(platform))
+        if platform is not None:
+            import jax
 
-        try:
             jax.devices()
-        except RuntimeError as e:
-            first = str(e).splitlines()[0] if str(e) else type(e).__name__
-            fail(f"--platform {platform}: JAX cannot use this platform here ({first})")
+    except RuntimeError as e:  # JAX's "Unable to initialize backend …"
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        fail(f"--platform {platform}: JAX cannot use this platform here ({first})")
 
 
 def print_table(table: Any) -> None:

@@ -73,7 +73,7 @@ def batch(
     import time
 
     from ..errors import BenchError
-    from ..planner import check_seed_range
+    from ..limits import check_seed_range
 
     n_seeds = seeds if seeds is not None else (5 if all_pairs else 3)
     try:

@@ -57,7 +57,7 @@ def run(
     import time
 
     from ..errors import BenchError
-    from ..planner import check_seed_range
+    from ..limits import check_seed_range
 
     try:
         check_seed_range(seed_start, seeds, allow_many=allow_many_seeds)

@@ -51,7 +51,7 @@ def sweep(
     import time
 
     from ..errors import BenchError
-    from ..planner import check_seed_range
+    from ..limits import check_seed_range
 
     try:
         check_seed_range(0, seeds, allow_many=allow_many_seeds)
