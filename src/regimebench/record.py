@@ -562,10 +562,18 @@ def _hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def _walk(root: Path) -> Iterator[tuple[Path, bool]]:
+def _walk(root: Path, unreadable: list[tuple[Path, RecordError]]
+          ) -> Iterator[tuple[Path, bool]]:
     """``(path, is_link_to_folder)`` of every visible ``*.json`` entry and every link to a
-    folder under ``root``; links are never followed (a link may leave the folder or loop)."""
-    for folder, dirs, files in os.walk(root, followlinks=False):
+    folder under ``root``; links are never followed (a link may leave the folder or loop).
+    Folders that cannot be listed are appended to ``unreadable``."""
+    def cannot_list(e: OSError) -> None:
+        where = Path(e.filename) if e.filename else root
+        unreadable.append((where, RecordError(
+            f"{where}: cannot list this folder ({e.strerror or e}); its records are not read",
+            FileProblem.UNREADABLE)))
+
+    for folder, dirs, files in os.walk(root, followlinks=False, onerror=cannot_list):
         dirs[:] = [d for d in dirs if not _hidden(d)]
         for d in dirs:
             if os.path.islink(os.path.join(folder, d)):
@@ -620,7 +628,7 @@ def iter_records(root: Path) -> Iterator[tuple[Path, dict[str, Any] | RecordErro
     if not root.is_dir():
         return
     found: list[tuple[Path, dict[str, Any] | RecordError]] = []
-    for path, link_to_folder in _walk(root):
+    for path, link_to_folder in _walk(root, found):
         if link_to_folder or path.is_symlink():
             found.append((path, _link_error(path, root, link_to_folder)))
             continue

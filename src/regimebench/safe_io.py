@@ -52,6 +52,7 @@ class FileProblem(enum.StrEnum):
     """What is wrong with a file that a reader skips (``bench doctor`` prints the value)."""
 
     MISSING = "missing"
+    UNREADABLE = "unreadable"  # a folder or file this process may not read
     CORRUPT = "corrupt"  # unreadable, not JSON, foreign JSON, or against the record schema
     NEWER = "newer schema"  # written by a newer regimebench: never moved aside
     TOO_LARGE = "too large"

@@ -59,7 +59,11 @@ def doctor(
         console.print(table)
     left = len(health.problems)
     if fix and health.problems:
-        left = fix_results(health)
+        try:
+            left = fix_results(health)
+        except OSError as e:  # a read-only folder: what was fixed stays fixed
+            fail(f"cannot fix {runs}: {e.strerror or e}" + (f" ({e.filename})" if e.filename
+                                                             else ""))
         echo("fixed: stale temporary files deleted, corrupt records and duplicates moved aside "
              "(*.corrupt, *.duplicate); rerun the sweep to redo them"
              + (f"; {left} problem(s) left for you (misplaced or newer records, links, "
