@@ -259,12 +259,23 @@ def _non_finite(value: Any) -> bool:
 def _option_types(factory: Any) -> dict[str, Any]:
     """The declared type of every option of a factory: its annotation, else its default's type."""
     try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # no signature to read (a builtin): the factory checks
+        return {}
+    try:
         hints = typing.get_type_hints(factory)
-    except Exception:  # noqa: BLE001 - an annotation that cannot be evaluated: use the defaults
+    except Exception:  # noqa: BLE001 - one annotation cannot be evaluated: try them one by one
         hints = {}
+        space = getattr(inspect.unwrap(factory), "__globals__", {})
+        for name, p in params.items():
+            try:
+                ann = p.annotation
+                hints[name] = eval(ann, space) if isinstance(ann, str) else ann  # noqa: S307
+            except Exception:  # noqa: BLE001 - this one stays undeclared
+                pass
     out = {}
-    for name, p in inspect.signature(factory).parameters.items():
-        if name in hints:
+    for name, p in params.items():
+        if name in hints and hints[name] is not inspect.Parameter.empty:
             out[name] = hints[name]
         elif p.default is not inspect.Parameter.empty and p.default is not None:
             out[name] = float if type(p.default) is float else type(p.default)
