@@ -52,7 +52,7 @@ def test_batch_all_plans_trains_cheapest_first_and_resumes(tmp_path, catalogue):
         r = CliRunner().invoke(app, ["run", "-p", "helmholtz", "-s", name, "--seeds", "1",
                                      "--budget", "smoke", "--out", str(calib)])
         assert r.exit_code == 0, r.output
-        path = next(calib.rglob(f"{name}@*/smoke/seed-0.json"))
+        path = next(calib.rglob(f"{name}@*/smoke/**/seed-0.json"))
         rec = read_record(path)
         rec["timing"]["seed_wall_s"] = seconds
         write_record(path, rec)
@@ -63,7 +63,7 @@ def test_batch_all_plans_trains_cheapest_first_and_resumes(tmp_path, catalogue):
     r = _batch("--out", str(out), "--calibrate", str(calib))
     assert r.exit_code == 0, r.output
     records = sorted(out.rglob("seed-*.json"))
-    assert [p.parts[-3].split("@")[0] for p in records] == ["tiny-a", "tiny-b"]
+    assert [p.parts[-4].split("@")[0] for p in records] == ["tiny-a", "tiny-b"]  # …/harness-2/
     # The cheaper run went first; each job's line says how long the rest should take.
     assert re.search(r"\[1/2\] helmholtz/forward/tiny-b/.*; about \d+ s left", r.output)
     assert re.search(r"\[2/2\] helmholtz/forward/tiny-a/.*; about 0 s left", r.output)

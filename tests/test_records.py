@@ -3,6 +3,7 @@ the one loader's rule, and clear errors."""
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -197,15 +198,24 @@ def test_loader_rule_hidden_temp_maps_foreign(tmp_path):
 
 def test_check_results_reports_and_fixes(tmp_path):
     good = write_record(record_path(tmp_path, spec()), ok_record())
-    moved = write_record(good.with_name("seed-9.json"), ok_record())  # spec says seed 0
+    copy = write_record(good.with_name("seed-9.json"), ok_record())  # a copy of seed 0
+    moved = write_record(good.with_name("seed-8.json"), ok_record(5))  # seed 5, elsewhere
     bad = good.with_name("seed-1.json")
     bad.write_text("{half")
-    (good.parent / ".seed-2.json.x.tmp").write_text("{")
+    stale = good.parent / ".seed-2.json.x.tmp"  # a killed write: old, no live writer
+    stale.write_text("{")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    live = good.parent / f".seed-3.json.{os.getpid()}-y.tmp"  # a write in progress
+    live.write_text("{")
     health = check_results(tmp_path)
     kinds = sorted((k, p.name) for k, p, _ in health.problems)
     assert health.healthy == 1 and kinds == [("corrupt", "seed-1.json"),
-                                            ("misplaced", "seed-9.json"),
+                                            ("duplicate", "seed-9.json"),
+                                            ("misplaced", "seed-8.json"),
                                             ("stray temp", ".seed-2.json.x.tmp")]
+    assert health.live == [live]
     assert fix_results(health) == 1  # the misplaced one is the user's to move
     assert bad.with_name("seed-1.json.corrupt").is_file() and moved.is_file()
+    assert copy.with_name("seed-9.json.duplicate").is_file() and not copy.exists()
+    assert not stale.exists() and live.exists()  # a live write is never deleted
     assert [k for k, _, _ in check_results(tmp_path).problems] == ["misplaced"]

@@ -23,9 +23,19 @@ Everything here is re-exported from :mod:`regimebench`::
 paths and resume are the same), and returns a :class:`Runs`. Records are written to disk because
 records *are* the interface between training and everything after it (labels, maps, the site):
 with ``out=None`` they go to a new temporary folder (``runs.out``), which the operating system
-cleans up eventually; pass ``out=`` to keep them. Records are plain dicts in the schema of
-:mod:`regimebench.record`. Tables are lists of flat dicts, so they need no pandas (and
-``pandas.DataFrame(rows)`` works if you have it).
+cleans up eventually; pass ``out=`` to keep them. Tables are lists of flat dicts, so they need no
+pandas (and ``pandas.DataFrame(rows)`` works if you have it).
+
+**Records are dicts, on purpose.** :func:`run` and :func:`load_records` return each record as the
+JSON-ready dict stored on disk (schema of :mod:`regimebench.record`), already checked against the
+record's JSON Schema by the one loader. That is what every consumer takes — the tables here, the
+statistics (:mod:`regimebench.stats`), the regime maps, the site — and what ``json.dump`` and
+pandas take, so a notebook needs no conversion. The typed view is one call away when you want
+attribute access and enumerations: ``regimebench.record.RunRecord.from_dict(rec)``.
+
+**Entries that carry code.** An entry folder with a ``module.py`` (or any Python file) is imported
+only with ``trust_code=True`` (or ``REGIMEBENCH_TRUST_CODE=1``): code in someone else's folder is
+not run by accident (:mod:`regimebench.solver`).
 
 Importing this module imports no JAX; :func:`run` does, and sets the process's numeric policy
 (float64 enabled, ``highest`` matmul precision) the first time, as the command line does.
@@ -63,18 +73,20 @@ def list_entries() -> list[str]:
     return list_solvers()
 
 
-def load_entry(name_or_folder: str | Path) -> SolverSpec:
+def load_entry(name_or_folder: str | Path, *, trust_code: bool | None = None) -> SolverSpec:
     """A solver entry: a catalogue name (``"pinn-mlp-adam"``) or a folder holding ``solver.toml``.
 
     Raises :class:`~regimebench.solver.SolverSpecError` (a one-line message) for a malformed
-    entry and :class:`KeyError` for an unknown name (with the closest names).
+    entry, :class:`~regimebench.solver.EntryNeedsReview` for an entry that carries code unless
+    ``trust_code=True`` (or ``REGIMEBENCH_TRUST_CODE=1``), and :class:`KeyError` for an unknown
+    name (with the closest names).
     """
     from .solver import load_solver, load_solver_file
 
     path = Path(name_or_folder)
     if path.suffix == ".toml" or (path / "solver.toml").is_file():
-        return load_solver_file(path)
-    return load_solver(str(name_or_folder))
+        return load_solver_file(path, trust_code=trust_code)
+    return load_solver(str(name_or_folder), trust_code=trust_code)
 
 
 def entry_from_mapping(table: Mapping[str, Any], *, where: str | None = None) -> SolverSpec:
@@ -98,7 +110,8 @@ class Runs:
     """What :func:`run` trained (or found finished): one record per seed, in seed order.
 
     Attributes:
-        records: the run records (dicts; crashed seeds have ``status == "crashed"``).
+        records: the run records (dicts, see the module docstring; crashed seeds have
+            ``status == "crashed"``).
         paths: where each record is, in the same order.
         out: the results folder.
         command: the ``bench run`` command that reproduces the run, or ``None``.
@@ -127,7 +140,8 @@ def run(problem: str, entry: str | Path | SolverSpec | None = None, *, task: str
         force: bool = False, diagnostics: str = "auto", seed_layout: str | int = "auto",
         platform: str | None = None, executor: str = "local",
         executor_options: Mapping[str, Any] | None = None,
-        progress: Callable[[int, int], None] | None = None) -> Runs:
+        progress: Callable[[int, int], None] | None = None,
+        trust_code: bool | None = None, allow_many_seeds: bool = False) -> Runs:
     """Train ``entry`` on ``problem`` for seeds ``seed_start … seed_start + seeds - 1``.
 
     Arguments:
@@ -146,6 +160,8 @@ def run(problem: str, entry: str | Path | SolverSpec | None = None, *, task: str
             executor's options (e.g. ``{"address": "auto"}``). Remote workers plan the run again
             in their own process, so an entry there must be a catalogue name or a folder.
         progress: ``progress(done, total)`` in gradient evaluations (local executor only).
+        trust_code: import an entry folder that carries code (``None``: the environment).
+        allow_many_seeds: confirm more than 10 000 seeds (at most 1 000 000).
 
     Returns:
         A :class:`Runs`. Bad input raises :class:`~regimebench.planner.BenchError` (a one-line
@@ -153,11 +169,9 @@ def run(problem: str, entry: str | Path | SolverSpec | None = None, *, task: str
     """
     from . import _config
     from .executors import make_executor, run_plans
-    from .planner import BenchError, RunRequest, at_cell, plan
+    from .planner import RunRequest, at_cell, check_seed_range, plan
 
-    if seeds < 1 or seed_start < 0:
-        raise BenchError(f"seeds must be positive and seed_start non-negative, got {seeds}, "
-                         f"{seed_start}")
+    check_seed_range(seed_start, seeds, allow_many=allow_many_seeds)
     if not _config._CONFIGURED:
         _config.configure(platform=platform)
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="regimebench-"))
@@ -165,12 +179,11 @@ def run(problem: str, entry: str | Path | SolverSpec | None = None, *, task: str
                          solver=str(entry) if isinstance(entry, Path) else entry,
                          seeds=list(range(seed_start, seed_start + seeds)), budget=budget,
                          out=folder, force=force, evals=evals, diagnostics=diagnostics,
-                         seed_layout=seed_layout, platform=platform)
+                         seed_layout=seed_layout, platform=platform, trust_code=trust_code)
     planned = plan(at_cell(request, difficulty, data))
     job_progress = None if progress is None else (lambda job, done, total: progress(done, total))
     summary = run_plans([planned], make_executor(str(executor), **dict(executor_options or {})),
                         job_progress=job_progress)
-    # Seam (stats helper): records become typed RunRecords after merge; return those here.
     records = [r for r in summary.records_of(planned) if r is not None]
     command = planned.request.command
     return Runs(records=records, paths=list(planned.paths), out=folder,
@@ -182,19 +195,18 @@ def load_records(folder: str | Path, *, problem: str | None = None, task: str | 
                  solver: str | None = None, budget: str | None = None) -> list[dict]:
     """Every run record under ``folder`` (recursively), optionally only those that match.
 
-    A file that is not a readable record is skipped with a :class:`UserWarning` naming it; the
-    regime maps that ``bench regimes`` writes beside records are not run records and are left
-    out. Records come back in path order.
+    Read with the one loader (:func:`regimebench.record.iter_records`): a file that is not a
+    valid, countable record — corrupt, a duplicate of another record, a link, a FIFO — is
+    skipped with one :class:`UserWarning` naming it; the regime maps that ``bench regimes``
+    writes beside records are left out quietly. Records come back in path order.
     """
-    # Seam (stats helper): use the single record loader and the typed RunRecord after merge.
     from .record import iter_records
 
     wanted = {"problem": problem, "task": task, "solver": solver, "budget": budget}
     out = []
-    for path, rec in iter_records(Path(folder)):
+    for _, rec in iter_records(Path(folder)):
         if isinstance(rec, Exception):
-            if not path.name.startswith("regimes-"):
-                warnings.warn(str(rec), stacklevel=2)
+            warnings.warn(f"skipped {rec}", stacklevel=2)
             continue
         spec = rec.get("spec") or {}
         if all(v is None or spec.get(k) == v for k, v in wanted.items()):

@@ -453,8 +453,15 @@ def run_jobs(jobs: Sequence[Job], executor: Executor | str, summary: SweepSummar
                 summary.add(path, rec, fresh=True)
         else:
             for spec, path in zip(job.specs, job.paths):
-                if path.is_file():  # the worker got this far before it died
-                    summary.add(path, read_record(path), fresh=True)
+                # The worker may have written this seed's record before it died. A job's seeds had
+                # no finished record when it started (resume), so a finished one is the job's; a
+                # crashed one may be the previous attempt's, and is replaced.
+                try:
+                    rec = read_record(path, follow_symlinks=False) if path.is_file() else None
+                except RecordError:
+                    rec = None
+                if rec is not None and rec.get("status") != "crashed":
+                    summary.add(path, rec, fresh=True)
                     summary.trained += 1
                     continue
                 rec = crash_record(spec, job.cell, outcome.error or "", outcome.kind,

@@ -13,7 +13,13 @@ smoke runs) and the Python API go through the same three steps:
    message, before any compilation or any record is written;
 3. *execution*: :func:`regimebench.executors.run_plans` trains what has no record yet, on the
    ``local``, ``ray`` or ``slurm`` executor. :func:`resume` is the one rule for "finished": a
-   readable record at the seed's path; an unreadable one is moved aside and trained again.
+   readable record at the seed's path that did not crash. An unreadable one (corrupt, a link, a
+   FIFO) is moved aside and trained again; a ``crashed`` one is trained again (a ``failed`` one
+   is a result and is kept).
+
+Seeds are integers from 0 to :data:`MAX_SEED`; a request for more than :data:`MANY_SEEDS` seeds
+needs ``allow_many_seeds`` (``--allow-many-seeds``) and more than :data:`MAX_SEEDS` is refused
+(:func:`regimebench.limits.check_seed_range`), before anything is planned.
 
 The command that reproduces a request, printed under results and stored in every record, is made
 by :func:`reproduce_command` (one place; it always names every option that changes what runs).
@@ -32,10 +38,13 @@ from ._catalogue import solvers_dir
 from .budget import tier_evals
 from .choices import DiagnosticsMode, parse_choice, parse_seed_layout
 from .errors import BenchError
+from .limits import MANY_SEEDS, MAX_SEED, MAX_SEEDS, check_seed_range
+from .outcomes import Status
 from .problem import ProblemError, list_problems, load_problem
-from .record import RecordError, RunSpec, read_record, record_path
+from .record import FileProblem, RecordError, RunSpec, read_record, record_path
 from .solver import (
     TASKS,
+    EntryNeedsReview,
     SolverSpec,
     SolverSpecError,
     list_solvers,
@@ -43,8 +52,14 @@ from .solver import (
     load_solver_file,
 )
 
-__all__ = ["BenchError", "RunRequest", "Planned", "plan", "plan_many", "resume", "at_cell",
-           "sweep_requests", "matrix_requests", "reproduce_command", "check_writable"]
+__all__ = ["BenchError", "NeedsReview", "RunRequest", "Planned", "plan", "plan_many", "resume", "at_cell",
+           "sweep_requests", "matrix_requests", "reproduce_command", "check_writable",
+           "check_seed_range", "MAX_SEED", "MANY_SEEDS", "MAX_SEEDS"]
+
+class NeedsReview(BenchError):
+    """The request's entry carries code and was not trusted (the CLI exits with code 3)."""
+
+    exit_code = 3
 
 
 @dataclass
@@ -75,6 +90,7 @@ class RunRequest:
     evals: int | None = None  # explicit budget in gradient evaluations (overrides the tier's)
     diagnostics: Any = "auto"
     platform: str | None = None
+    trust_code: bool | None = None  # import an entry that carries code (None: the environment)
 
     def diagnostics_config(self):
         """The :class:`~regimebench.diagnostics.DiagnosticsConfig` to train with (or ``None``)."""
@@ -102,23 +118,31 @@ class Planned:
 
     @property
     def todo(self) -> list[int]:
-        """Indices of seeds without a record file (all of them with ``force``).
-
-        After :func:`resume` has moved unreadable records aside, these are exactly the seeds
-        that need training.
-        """
+        """Indices of seeds without a finished record (all of them with ``force``): no file, a
+        file that is not a readable record, or a ``crashed`` record (see :func:`resume`)."""
         if self.request.force:
             return list(range(len(self.specs)))
-        return [i for i, p in enumerate(self.paths) if not p.is_file()]
+        return [i for i, p in enumerate(self.paths) if _finished(p) is None]
 
 
-def _resolve_solver(name):
+def _finished(path: Path) -> dict | None:
+    """The record at a seed's path if it counts as finished (readable, not crashed)."""
+    if not os.path.lexists(path):
+        return None
+    try:
+        rec = read_record(path, follow_symlinks=False)
+    except RecordError:
+        return None
+    return None if rec.get("status") == Status.CRASHED else rec
+
+
+def _resolve_solver(name, trust_code: bool | None = None):
     if isinstance(name, SolverSpec):  # an already validated entry (e.g. a test's tiny variant)
         return name
     path = Path(name)
     if path.suffix == ".toml" or (path.is_dir() and (path / "solver.toml").is_file()):
-        return load_solver_file(path)
-    return load_solver(name)
+        return load_solver_file(path, trust_code=trust_code)
+    return load_solver(name, trust_code=trust_code)
 
 
 def _normalise(request: RunRequest) -> RunRequest:
@@ -146,7 +170,9 @@ def plan(request: RunRequest) -> Planned:
     try:
         problem = load_problem(request.problem)
         info = problem.task_info(request.task)
-        solver = _resolve_solver(request.solver or info.default_solver)
+        solver = _resolve_solver(request.solver or info.default_solver, request.trust_code)
+    except EntryNeedsReview as e:
+        raise NeedsReview(str(e)) from None
     except (KeyError, ProblemError, SolverSpecError, RecordError) as e:
         raise BenchError(str(e)) from None
     if not solver.supports(problem.name, info.name):
@@ -157,8 +183,11 @@ def plan(request: RunRequest) -> Planned:
     seeds = list(request.seeds)
     if not seeds:
         raise BenchError("at least one seed is needed (--seeds must be positive)")
-    if any((not isinstance(s, int)) or s < 0 for s in seeds):
-        raise BenchError(f"seeds must be non-negative integers, got {seeds}")
+    bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, int)
+           or not 0 <= s <= MAX_SEED]
+    if bad:
+        raise BenchError(f"seeds must be integers from 0 to {MAX_SEED}, got {bad[:3]}"
+                         + (f" and {len(bad) - 3} more" if len(bad) > 3 else ""))
     try:
         evals = request.evals or tier_evals(request.budget, problem.budgets)
         # The data axis names either a sampled term (collocation/sample count, set in sizes) or a
@@ -201,21 +230,27 @@ def resume(planned: Planned, warn: Callable[[str], None] | None = None, *,
            set_aside: bool = True) -> dict[int, dict]:
     """The finished records of ``planned``, by seed index: the one rule for skipping seeds.
 
-    A seed is finished when a readable record exists at its path (never with ``force``). A file
-    there that is not a readable record is reported through ``warn`` and its seed counts as not
-    finished, so it is trained again; with ``set_aside`` (the default) the file is first renamed
-    ``<name>.corrupt`` (kept for inspection). ``set_aside=False`` changes nothing on disk (for
-    dry runs).
+    A seed is finished when a readable record that did not crash exists at its path (never with
+    ``force``). A ``failed`` record (training went non-finite) is a result and counts; a
+    ``crashed`` one (training raised, or its worker died) does not: the seed is trained again
+    and the new record replaces it. A file there that is not a readable record — corrupt, a
+    symbolic link, a FIFO or device, too large — is reported through ``warn`` and its seed is
+    trained again; with ``set_aside`` (the default) the file is first renamed
+    ``<name>.corrupt`` (kept for inspection, never opened). ``set_aside=False`` changes nothing
+    on disk (for dry runs). A record written by a newer regimebench raises :class:`BenchError`:
+    it is not this version's to replace.
     """
     finished: dict[int, dict] = {}
     if planned.request.force:
         return finished
     for i, path in enumerate(planned.paths):
-        if not path.is_file():
+        if not os.path.lexists(path):
             continue
         try:
-            finished[i] = read_record(path)
+            rec = read_record(path, follow_symlinks=False)
         except RecordError as e:
+            if e.problem == FileProblem.NEWER:
+                raise BenchError(str(e)) from None
             if set_aside:
                 aside = path.with_name(path.name + ".corrupt")
                 os.replace(path, aside)
@@ -224,6 +259,13 @@ def resume(planned: Planned, warn: Callable[[str], None] | None = None, *,
                 message = f"{e}; it would be moved aside and run again"
             if warn is not None:
                 warn(message)
+            continue
+        if rec.get("status") == Status.CRASHED:
+            if warn is not None:
+                warn(f"{path}: seed {rec['spec']['seed']} crashed last time "
+                     f"({rec.get('failure')}); running it again")
+            continue
+        finished[i] = rec
     return finished
 
 
@@ -359,7 +401,7 @@ def matrix_requests(request: RunRequest, *, problems: Sequence[str] = (),
     entries = []
     for name in solvers or known_solvers:
         try:
-            entries.append(load_solver(name))
+            entries.append(load_solver(name, trust_code=request.trust_code))
         except (KeyError, SolverSpecError) as e:
             errors.append(str(e))
     requests = []

@@ -37,14 +37,20 @@ such records still read, validate and aggregate (harness "1", roles from term na
 
 **What a results folder holds.** :func:`iter_records` is the one loader; its rule:
 
-* only ``*.json`` files count; anything under a hidden folder (``.wandb/``, ``.submitit/``) and
-  hidden files (the ``.<name>.json.<random>.tmp`` of an in-flight write) is tool state, never
-  read;
+* only regular ``*.json`` files count; anything under a hidden folder (``.wandb/``,
+  ``.submitit/``) and hidden files (the ``.<name>.json.<pid>-<random>.tmp`` of an in-flight
+  write) is tool state, never read. A FIFO, a device or a file larger than
+  :data:`MAX_RECORD_BYTES` is never opened, and symbolic links are never followed
+  (:mod:`regimebench.safe_io`);
 * a JSON file is classified by its *content* (:func:`file_kind`): ``"kind": "run"`` (or, schema
   1, a ``spec``) is a run record; ``"kind": "regime-map"`` (or, schema 1, ``axes`` and
   ``cells``) is a map written by ``bench regimes`` beside the records — skipped quietly, wherever
   it lies; anything else (foreign JSON, a corrupt file) comes back as a :class:`RecordError`, so
-  callers can warn (the site) or report (``bench doctor``) without losing the good records.
+  callers can warn (the site) or report (``bench doctor``) without losing the good records;
+* one run and seed counts once: a second file with the same group and seed (a copy of a record
+  under another name) comes back as a :class:`RecordError` of kind ``duplicate``.
+
+Records are written atomically and readable by the group (:func:`write_record`).
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import enum
+import functools
 import json
 import math
 import os
@@ -59,7 +66,6 @@ import platform
 import shlex
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -67,6 +73,14 @@ from typing import Any, TypedDict
 
 from .harness import HARNESS_VERSION, LEGACY, comparable_harness, harness_of
 from .outcomes import FailureMode, FailureReason, Regime, Status, TermRole, TrainingPhase
+from .safe_io import (
+    TEMP_SUFFIX,
+    FileProblem,
+    UnsafeFile,
+    atomic_write,
+    read_regular,
+    temp_file_is_live,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -82,11 +96,15 @@ __all__ = [
     "write_record",
     "read_record",
     "file_kind",
+    "schema_errors",
+    "SCHEMA_FILE",
     "provenance",
     "pinned_command",
     "sanitize",
     "iter_records",
     "stray_temp_files",
+    "FileProblem",
+    "MAX_RECORD_BYTES",
     "ResultsHealth",
     "check_results",
     "fix_results",
@@ -94,11 +112,16 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 2
-TEMP_SUFFIX = ".tmp"  # in-flight writes: ``.<record>.json.<random>.tmp``, never read as records
+# The largest file read as a record or a map. A record's curves hold at most 512 points each, so
+# records are ~100 kB; anything a hundred times larger is not one (or is a link to /dev/zero).
+MAX_RECORD_BYTES = 16 * 2**20
 
 
-class RecordError(ValueError):
-    """A record cannot be read or written (corrupt file, unwritable folder, full disk)."""
+class RecordError(UnsafeFile):
+    """A record cannot be read or written (corrupt file, unwritable folder, full disk).
+
+    ``problem`` (a :class:`~regimebench.safe_io.FileProblem`) says what is wrong with the file:
+    corrupt, a newer schema, a link, not a regular file, a duplicate, … (``bench doctor``)."""
 
 
 class RecordKind(enum.StrEnum):
@@ -362,28 +385,19 @@ def sanitize(obj: Any) -> Any:
 def write_record(path: Path, record: Mapping[str, Any] | RunRecord) -> Path:
     """Write ``record`` (a :class:`RunRecord`, a record dict, or a map) to ``path`` atomically.
 
-    Raises :class:`RecordError` with a clear reason.
+    The file is readable by the group (mode ``0666`` minus the umask), and a ``path`` that exists
+    but is not a regular file (a device, a FIFO, a link) is refused
+    (:func:`regimebench.safe_io.atomic_write`). Raises :class:`RecordError` with a clear reason.
     """
     path = Path(path)
     data = record.to_dict() if isinstance(record, RunRecord) else record
     text = json.dumps(sanitize(data), indent=1, allow_nan=False)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+        atomic_write(path, lambda f: f.write(text.encode()))
+    except UnsafeFile as e:
+        raise RecordError(str(e), e.problem) from None
     except OSError as e:
-        raise RecordError(f"cannot write records under {path.parent}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
         raise RecordError(f"cannot write record {path}: {e.strerror or e}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -394,7 +408,7 @@ def file_kind(data: Any) -> RecordKind | None:
     if "kind" in data:
         try:
             return RecordKind(data["kind"])
-        except ValueError:
+        except (ValueError, TypeError):
             return None
     if "schema_version" in data and "spec" in data:  # schema 1 run record
         return RecordKind.RUN
@@ -403,13 +417,46 @@ def file_kind(data: Any) -> RecordKind | None:
     return None
 
 
-def _load_json(path: Path) -> Any:
+def _load_json(path: Path, *, follow_symlinks: bool = True) -> Any:
+    """The parsed JSON of the regular file ``path`` (:func:`~regimebench.safe_io.read_regular`:
+    never a FIFO, a device or a file larger than :data:`MAX_RECORD_BYTES`)."""
     try:
-        return json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise RecordError(f"{path}: no such record") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raw = read_regular(path, MAX_RECORD_BYTES, follow_symlinks=follow_symlinks)
+    except UnsafeFile as e:
+        if e.problem == FileProblem.MISSING:
+            raise RecordError(f"{path}: no such record", FileProblem.MISSING) from None
+        raise RecordError(str(e), e.problem) from None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise RecordError(f"{path}: not a readable JSON record (not UTF-8 text)") from None
+    except json.JSONDecodeError as e:
         raise RecordError(f"{path}: not a readable JSON record ({e})") from None
+    except RecursionError:
+        raise RecordError(f"{path}: not a readable JSON record (nested too deeply)") from None
+
+
+# The committed JSON Schema of a run record. It is generated from the types below by
+# :mod:`regimebench.record_schema` (a test keeps the file equal to the generated schema); the
+# reader checks against the file, so this module does not import the generator.
+SCHEMA_FILE = Path(__file__).resolve().parent / "schema" / "run-record.schema.json"
+
+
+@functools.cache
+def _validator():
+    import jsonschema
+
+    return jsonschema.Draft7Validator(json.loads(SCHEMA_FILE.read_text()))
+
+
+def schema_errors(data: Any) -> list[str]:
+    """Every violation of the run-record schema by ``data``, as one-line messages."""
+    out = []
+    for err in sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in
+                                                                    e.absolute_path]):
+        where = "/".join(str(p) for p in err.absolute_path) or "(record)"
+        out.append(f"{where}: {err.message}")
+    return out
 
 
 def _check_run(path: Path | str, data: Any) -> dict[str, Any]:
@@ -420,26 +467,28 @@ def _check_run(path: Path | str, data: Any) -> dict[str, Any]:
         raise RecordError(f"{path}: {what} (no schema_version/spec)"
                           if kind is None else f"{path}: {what}, not a run record")
     version = data.get("schema_version")
-    if isinstance(version, int) and version > SCHEMA_VERSION:
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
         raise RecordError(
             f"{path}: schema_version {version} is newer than this regimebench understands "
-            f"({SCHEMA_VERSION}); upgrade regimebench")
-    from .record_schema import schema_errors
-
-    problems = schema_errors(data)
+            f"({SCHEMA_VERSION}); upgrade regimebench", FileProblem.NEWER)
+    try:
+        problems = schema_errors(data)
+    except RecursionError:
+        problems = ["(record): nested too deeply"]
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise RecordError(f"{path}: does not match the run-record schema: {problems[0]}{more}")
     return data
 
 
-def read_record(path: Path) -> dict[str, Any]:
+def read_record(path: Path, *, follow_symlinks: bool = True) -> dict[str, Any]:
     """Read a run record and check it against the schema. Raises :class:`RecordError`.
 
     Returns the stored dict, unchanged (schema 1 records are not upgraded in memory: the site
-    publishes them as they are).
+    publishes them as they are). Only a regular file is read; ``follow_symlinks=False`` refuses a
+    symbolic link too (what the resume rule uses at a seed's path).
     """
-    return _check_run(path, _load_json(path))
+    return _check_run(path, _load_json(path, follow_symlinks=follow_symlinks))
 
 
 def _git(*args: str, cwd: Path) -> str | None:
@@ -506,57 +555,154 @@ def pinned_command(record: Mapping[str, Any], command: str | None = None) -> str
 
 
 # ------------------------------------------------------------------------------ loading
-def _visible(path: Path, root: Path) -> bool:
+def _hidden(name: str) -> bool:
     # Hidden folders under a results root hold tool state, not records: ``.wandb/`` (the wandb
     # mirror writes its own JSON files there), ``.submitit/`` (SLURM logs and pickles); hidden
     # files are in-flight writes.
-    return not any(part.startswith(".") for part in path.relative_to(root).parts)
+    return name.startswith(".")
+
+
+def _walk(root: Path, unreadable: list[tuple[Path, RecordError]]
+          ) -> Iterator[tuple[Path, bool]]:
+    """``(path, is_link_to_folder)`` of every visible ``*.json`` entry and every link to a
+    folder under ``root``; links are never followed (a link may leave the folder or loop).
+    Folders that cannot be listed are appended to ``unreadable``."""
+    def cannot_list(e: OSError) -> None:
+        where = Path(e.filename) if e.filename else root
+        unreadable.append((where, RecordError(
+            f"{where}: cannot list this folder ({e.strerror or e}); its records are not read",
+            FileProblem.UNREADABLE)))
+
+    for folder, dirs, files in os.walk(root, followlinks=False, onerror=cannot_list):
+        dirs[:] = [d for d in dirs if not _hidden(d)]
+        for d in dirs:
+            if os.path.islink(os.path.join(folder, d)):
+                yield Path(folder, d), True
+        for name in files:
+            if name.endswith(".json") and not _hidden(name):
+                yield Path(folder, name), False
+
+
+def _link_error(path: Path, root: Path, folder: bool) -> RecordError:
+    target = Path(os.path.realpath(path))
+    inside = target == root or root in target.parents
+    where = "to a file in the same folder" if inside else "leaving the results folder"
+    what = "a symbolic link to a folder" if folder else "a symbolic link"
+    return RecordError(f"{path}: {what} ({where}: {os.readlink(path)}), never followed; "
+                       "records are regular files", FileProblem.LINK)
+
+
+def _identity(path: Path, rec: Mapping[str, Any]) -> tuple[GroupKey, int] | None:
+    try:
+        return group_key(rec), int(rec["spec"]["seed"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _at_own_path(root: Path, path: Path, rec: Mapping[str, Any]) -> bool:
+    try:
+        expected = record_path(root, RunSpec.from_dict(rec["spec"]), rec.get("cell") or None)
+    except (RecordError, TypeError, KeyError):
+        return False
+    return expected == path
 
 
 def iter_records(root: Path) -> Iterator[tuple[Path, dict[str, Any] | RecordError]]:
     """Every run record under ``root`` (sorted by path), as ``(path, record)`` or
     ``(path, error)``: **the** loader for results folders (see the module docstring's rule).
 
-    Regime maps are passed over quietly; a corrupt, foreign or schema-violating file comes back
-    as a :class:`RecordError` instead of raising.
+    Regime maps are passed over quietly. Everything else that is not a valid, countable record
+    comes back as a :class:`RecordError` (its ``problem`` says why) instead of raising, so a
+    caller prints one warning line per file and goes on:
+
+    * a corrupt, foreign, too large or schema-violating file, or JSON nested too deeply;
+    * anything that is not a regular file: a FIFO or device is never opened, a symbolic link
+      (to a file or a folder) is never followed — it could leave the folder or count a record
+      twice;
+    * a *duplicate*: a second file holding the same run and seed (same group, same seed) as
+      another, e.g. a copy of ``seed-0.json`` saved as ``seed-7.json``. The record at the path
+      its spec names is kept (else the first by path); the copies are reported, so no seed is
+      counted twice.
     """
     root = Path(root)
     if not root.is_dir():
         return
-    for path in sorted(root.rglob("*.json")):
-        if not path.is_file() or not _visible(path, root):
+    found: list[tuple[Path, dict[str, Any] | RecordError]] = []
+    for path, link_to_folder in _walk(root, found):
+        if link_to_folder or path.is_symlink():
+            found.append((path, _link_error(path, root, link_to_folder)))
             continue
         try:
-            data = _load_json(path)
+            data = _load_json(path, follow_symlinks=False)
         except RecordError as e:
-            yield path, e
+            found.append((path, e))
             continue
         if file_kind(data) == RecordKind.REGIME_MAP:
             continue
         try:
-            yield path, _check_run(path, data)
+            found.append((path, _check_run(path, data)))
         except RecordError as e:
-            yield path, e
+            found.append((path, e))
+    found.sort(key=lambda item: item[0])
+    by_identity: dict[tuple[GroupKey, int], list[Path]] = {}
+    for path, rec in found:
+        if not isinstance(rec, RecordError) and (ident := _identity(path, rec)) is not None:
+            by_identity.setdefault(ident, []).append(path)
+    copies: dict[Path, Path] = {}
+    records = dict(found)
+    for paths in by_identity.values():
+        if len(paths) > 1:
+            own = [p for p in paths if _at_own_path(root, p, records[p])]
+            keep = own[0] if own else paths[0]
+            copies.update({p: keep for p in paths if p != keep})
+    for path, rec in found:
+        if path in copies:
+            yield path, RecordError(
+                f"{path}: the same run and seed as {copies[path]} (a copy?); counted once",
+                FileProblem.DUPLICATE)
+        else:
+            yield path, rec
 
 
-def stray_temp_files(root: Path) -> list[Path]:
-    """Temporary files left by a write that was killed (``kill -9``) before its rename."""
+def stray_temp_files(root: Path, *, include_live: bool = False) -> list[Path]:
+    """Temporary files left by a write that was killed (``kill -9``) before its rename.
+
+    A temporary file that may still be written (:func:`regimebench.safe_io.temp_file_is_live`:
+    younger than ten minutes, or its writer process is alive) is not stray and is left out,
+    unless ``include_live``.
+    """
     root = Path(root)
     if not root.is_dir():
         return []
-    return sorted(p for p in root.rglob(f".*.json.*{TEMP_SUFFIX}")
-                  if p.is_file() and _visible(p.parent, root))
+    out = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = [d for d in dirs if not _hidden(d)]
+        for name in files:
+            path = Path(folder, name)
+            if (name.startswith(".") and ".json." in name and name.endswith(TEMP_SUFFIX)
+                    and not path.is_symlink() and (include_live or not temp_file_is_live(path))):
+                out.append(path)
+    return sorted(out)
 
 
 # ------------------------------------------------------------------------------ health
+# What `bench doctor --fix` does to each kind of problem: move the file aside under this suffix.
+# Everything else (links, FIFOs, misplaced records, newer-schema records) is the user's to move:
+# the tool cannot know what they are for, and a newer record must not be lost.
+_SET_ASIDE = {FileProblem.CORRUPT: ".corrupt", FileProblem.TOO_LARGE: ".corrupt",
+              FileProblem.DUPLICATE: ".duplicate"}
+
+
 @dataclass
 class ResultsHealth:
-    """What :func:`check_results` found: healthy records and ``(kind, path, detail)`` problems,
-    ``kind`` one of ``corrupt``, ``misplaced``, ``stray temp``."""
+    """What :func:`check_results` found: healthy records, ``(problem, path, detail)`` problems
+    (``problem`` a :class:`~regimebench.safe_io.FileProblem`), and temporary files of writes
+    that may still be in progress (``live``: never deleted)."""
 
     root: Path
     healthy: int = 0
-    problems: list[tuple[str, Path, str]] = field(default_factory=list)
+    problems: list[tuple[FileProblem, Path, str]] = field(default_factory=list)
+    live: list[Path] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -564,38 +710,48 @@ class ResultsHealth:
 
 
 def check_results(root: Path) -> ResultsHealth:
-    """Check a results folder (what ``bench doctor`` prints): records that do not read or do
-    not match the schema (corrupt), records whose spec belongs at another path (misplaced: a
-    resume would not find them), and temporary files of interrupted writes."""
+    """Check a results folder (what ``bench doctor`` prints): every file
+    :func:`iter_records` skips (corrupt, newer schema, too large, not a regular file, link,
+    duplicate), records whose spec belongs at another path (misplaced: a resume would not find
+    them), and temporary files of interrupted writes (live ones are listed apart)."""
     root = Path(root)
     health = ResultsHealth(root)
     for path, rec in iter_records(root):
         if isinstance(rec, RecordError):
-            health.problems.append(("corrupt", path, str(rec).removeprefix(f"{path}: ")))
+            health.problems.append((rec.problem, path, str(rec).removeprefix(f"{path}: ")))
             continue
         try:
             expected = record_path(root, RunSpec.from_dict(rec["spec"]), rec.get("cell") or None)
         except RecordError as e:
-            health.problems.append(("corrupt", path, str(e)))
+            health.problems.append((FileProblem.CORRUPT, path, str(e)))
             continue
-        if expected.resolve() != path.resolve():
-            health.problems.append(("misplaced", path,
+        if expected != path:
+            health.problems.append((FileProblem.MISPLACED, path,
                                     f"its spec belongs at {expected.relative_to(root)}; resume "
                                     "will not find it there"))
             continue
         health.healthy += 1
-    for tmp in stray_temp_files(root):
-        health.problems.append(("stray temp", tmp, "left by an interrupted write; not a record"))
+    for tmp in stray_temp_files(root, include_live=True):
+        if temp_file_is_live(tmp):
+            health.live.append(tmp)
+        else:
+            health.problems.append((FileProblem.STRAY_TEMP, tmp,
+                                    "left by an interrupted write; not a record"))
     return health
 
 
 def fix_results(health: ResultsHealth) -> int:
-    """Delete the stray temporary files and move corrupt records aside (``*.corrupt``) found by
-    :func:`check_results`. Returns the number of problems left (misplaced records are the
-    user's to move)."""
-    for kind, path, _ in health.problems:
-        if kind == "stray temp":
-            path.unlink(missing_ok=True)
-        elif kind == "corrupt" and path.is_file():
-            os.replace(path, path.with_name(path.name + ".corrupt"))
-    return sum(kind == "misplaced" for kind, _, _ in health.problems)
+    """Repair what :func:`check_results` found: delete stray temporary files (checked again: a
+    file that became live is kept), move corrupt records aside (``*.corrupt``) and duplicates
+    aside (``*.duplicate``). Returns the number of problems left for the user (misplaced and
+    newer-schema records, links, FIFOs and devices)."""
+    left = 0
+    for problem, path, _ in health.problems:
+        if problem == FileProblem.STRAY_TEMP:
+            if not temp_file_is_live(path):
+                path.unlink(missing_ok=True)
+        elif problem in _SET_ASIDE and path.is_file() and not path.is_symlink():
+            os.replace(path, path.with_name(path.name + _SET_ASIDE[problem]))
+        else:
+            left += 1
+    return left

@@ -28,17 +28,19 @@ from pathlib import Path
 from typing import Any, Union
 
 from .record import (
+    SCHEMA_FILE,
     SCHEMA_VERSION,
     RecordError,
     RecordKind,
     RunRecord,
     _load_json,
     file_kind,
+    schema_errors,
 )
 
 __all__ = ["SCHEMA_PATH", "record_schema", "schema_errors", "validate_record", "write_schema"]
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "run-record.schema.json"
+SCHEMA_PATH = SCHEMA_FILE
 _ID = "https://github.com/regimebench/regimebench/schema/run-record.schema.json"
 
 
@@ -116,22 +118,6 @@ def write_schema(path: Path = SCHEMA_PATH) -> Path:
     return path
 
 
-@functools.cache
-def _validator():
-    import jsonschema
-
-    return jsonschema.Draft7Validator(record_schema())
-
-
-def schema_errors(data: Any) -> list[str]:
-    """Every violation of the run-record schema by ``data``, as one-line messages."""
-    out = []
-    for err in sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path)):
-        where = "/".join(str(p) for p in err.absolute_path) or "(record)"
-        out.append(f"{where}: {err.message}")
-    return out
-
-
 def validate_record(record: Path | str | Mapping[str, Any]) -> RunRecord:
     """Check one record (a path or a parsed dict) against the schema and the record invariants.
 
@@ -143,7 +129,10 @@ def validate_record(record: Path | str | Mapping[str, Any]) -> RunRecord:
     data = _load_json(Path(record)) if isinstance(record, (str, Path)) else record
     if file_kind(data) != RecordKind.RUN:
         raise RecordError(f"{where}: not a regimebench run record")
-    problems = schema_errors(data)
+    try:
+        problems = schema_errors(data)
+    except RecursionError:
+        problems = ["(record): nested too deeply"]
     if problems:
         raise RecordError(f"{where}: {len(problems)} schema violation(s):\n  "
                           + "\n  ".join(problems))

@@ -16,7 +16,7 @@ record loader passes over). Everything here is a pure function of records; relab
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +40,16 @@ def map_path(runs: Path, problem: str, solver: str) -> Path:
 
 
 
-def find_records(root: Path) -> Iterable[tuple[Path, dict]]:
+def find_records(root: Path, warn: Callable[[str], None] | None = None
+                 ) -> Iterable[tuple[Path, dict]]:
     """Every valid run record under ``root``: :func:`~regimebench.record.iter_records` without
-    the files it reports as errors (``bench doctor`` shows those)."""
-    return ((p, r) for p, r in iter_records(root) if not isinstance(r, RecordError))
+    the files it reports as errors (passed to ``warn``, one line each; ``bench doctor`` shows
+    them too)."""
+    for p, r in iter_records(root):
+        if not isinstance(r, RecordError):
+            yield p, r
+        elif warn is not None:
+            warn(f"skipped {r}")
 
 
 def _select(records: Iterable[Mapping], problem: str, solver: str | None, task: str | None,
@@ -154,18 +160,20 @@ def regime_map(records: Iterable[Mapping], *, problem: str, difficulty: str, dat
 
 def problem_regime_map(runs: Path, problem: str, *, solver: str | None = None,
                        task: str | None = None, budget: str | None = None,
-                       harness: str | None = None) -> dict[str, Any]:
+                       harness: str | None = None,
+                       warn: Callable[[str], None] | None = None) -> dict[str, Any]:
     """The map of ``problem`` from the records under ``runs``, with the task's axes and canonical
     values from the catalogue (what ``bench regimes`` prints and writes).
 
     Raises ``KeyError``/:class:`~regimebench.problem.ProblemError` for an unknown problem or
-    task and ``ValueError`` when several configurations match (select one).
+    task and ``ValueError`` when several configurations match (select one). Files the loader
+    skips are passed to ``warn`` (one line each).
     """
     from .problem import load_problem
 
     p = load_problem(problem)
     info = p.task_info(task)
-    return regime_map((r for _, r in find_records(runs)), problem=problem,
+    return regime_map((r for _, r in find_records(runs, warn)), problem=problem,
                       difficulty=info.difficulty.name, data=info.data.name,
                       canonical_difficulty=p.params.get(info.difficulty.name),
                       solver=solver, task=info.name, budget=budget, harness=harness)

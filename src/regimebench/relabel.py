@@ -60,7 +60,7 @@ def relabel_group(record_path: Path, thresholds) -> int:
     found = []
     for path in sorted(record_path.parent.glob("seed-*.json")):
         try:
-            rec = read_record(path)
+            rec = read_record(path, follow_symlinks=False)  # never a link, a FIFO or a device
         except RecordError:
             continue  # `bench doctor` reports it; a corrupt neighbour must not stop the run
         if group_key(rec) == key:
@@ -68,12 +68,19 @@ def relabel_group(record_path: Path, thresholds) -> int:
     return relabel_records(found, lambda problem, task: thresholds)
 
 
-def relabel_dir(root: Path, thresholds_of: ThresholdsOf) -> int:
+def relabel_dir(root: Path, thresholds_of: ThresholdsOf,
+                warn: Callable[[str], None] | None = None) -> int:
     """Relabel every record under ``root`` (:func:`~regimebench.record.iter_records`), per group.
 
     ``thresholds_of(problem, task)`` returns the task's current
-    :class:`~regimebench.problem.Thresholds`. Files that are not valid records are skipped
-    (``bench doctor`` reports them). Returns the number of records rewritten.
+    :class:`~regimebench.problem.Thresholds`. Files that are not valid records (corrupt,
+    duplicates, links, FIFOs: never opened) are skipped and passed to ``warn``, one line each
+    (``bench doctor`` reports them too). Returns the number of records rewritten.
     """
-    found = [(p, r) for p, r in iter_records(root) if not isinstance(r, RecordError)]
+    found = []
+    for p, r in iter_records(root):
+        if not isinstance(r, RecordError):
+            found.append((p, r))
+        elif warn is not None:
+            warn(f"skipped {r}")
     return relabel_records(found, thresholds_of)

@@ -117,7 +117,7 @@ def _comparable(spec: RunSpec) -> dict[str, Any]:
 
 def reproduce_record(record_path: Path | str, *, tolerance: float | None = None,
                      out: Path | None = None, solver: str | None = None,
-                     train_fn=None) -> Report:
+                     trust_code: bool | None = None, train_fn=None) -> Report:
     """Rerun the seed of the record at ``record_path`` and compare its rel. L2 with the record's.
 
     Arguments:
@@ -127,6 +127,8 @@ def reproduce_record(record_path: Path | str, *, tolerance: float | None = None,
             the new record can be inspected; its path is in the report's ``rerun_record``).
         solver: the solver entry's name or folder, if the record's entry is not in the catalogue
             under its name (a local entry).
+        trust_code: import the entry's code if it carries some (see
+            :func:`regimebench.solver.code_trusted`; ``None``: the environment).
         train_fn: replaces :func:`regimebench.train.train` (tests).
 
     Raises:
@@ -155,7 +157,7 @@ def reproduce_record(record_path: Path | str, *, tolerance: float | None = None,
         overrides={k: v for k, v in cell.items() if k in problem.params},
         data=cell.get(info.data.name), evals=spec.evals if explicit else None,
         diagnostics=None,  # diagnostics never change training; skip their cost
-        command=["bench", "reproduce", str(record_path)])
+        command=["bench", "reproduce", str(record_path)], trust_code=trust_code)
     planned = plan(request)
     new_spec = planned.specs[0]
     if _comparable(new_spec) != _comparable(spec):

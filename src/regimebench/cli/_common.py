@@ -23,8 +23,7 @@ from rich.console import Console
 from rich.text import Text
 
 __all__ = ["console", "err_console", "plain", "echo", "note", "warn", "error", "fail", "setup",
-           "fmt",
-           "progress_bar", "INTERRUPTED"]
+           "fail_on", "fmt", "print_table", "warnings_as_lines", "progress_bar", "INTERRUPTED"]
 
 # Piped output (CI logs, ``| tee``) gets a wide console, so tables are not cut at 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -70,11 +69,56 @@ def fail(message: Any, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def fail_on(e: Exception) -> NoReturn:
+    """:func:`fail` with an exception's message and its ``exit_code`` (default 2)."""
+    fail(str(e), getattr(e, "exit_code", 2))
+
+
 def setup(platform: str | None = None) -> None:
-    """Set the process's numeric policy (:func:`regimebench._config.configure`) once."""
+    """Set the process's numeric policy (:func:`regimebench._config.configure`) once.
+
+    An explicit ``platform`` is checked at once: ``--platform gpu`` on a machine where JAX finds
+    no GPU is one line and exit 2 here, not a traceback at the first computation.
+    """
     from .. import _config
 
-    _config.configure(platform=None if platform is None else str(platform))
+    try:
+        _config.configure(platform=None if platform is None else str(platform))
+        if platform is not None:
+            import jax
+
+            jax.devices()
+    except RuntimeError as e:  # JAX's "Unable to initialize backend …"
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        fail(f"--platform {platform}: JAX cannot use this platform here ({first})")
+
+
+def print_table(table: Any) -> None:
+    """Print a :class:`regimebench.tables.Table`: its rows, a separator, its summary rows;
+    ``right`` columns right-aligned. Every cell is plain text (never markup)."""
+    from rich.table import Table
+
+    out = Table(title=plain(table.title))
+    for col in table.columns:
+        out.add_column(plain(col), justify="right" if col in table.right else "left")
+    for row in table.rows:
+        out.add_row(*(plain(c) for c in row))
+    if table.summary:
+        out.add_section()
+        for row in table.summary:
+            out.add_row(*(plain(c) for c in row))
+    console.print(out)
+
+
+def warnings_as_lines() -> None:
+    """Show Python warnings (a skipped record of the API, a corrupt cache entry being rebuilt)
+    as one ``warning:`` line each, instead of Python's two lines with a source location."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        warn(message)
+
+    warnings.showwarning = show
 
 
 def fmt(x: Any, spec: str = ".3e") -> str:

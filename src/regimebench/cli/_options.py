@@ -24,7 +24,7 @@ from ..choices import (
 )
 from ..executors import executors
 
-__all__ = ["ExecutorName", "Numbers", "Counts", "executor_options"]
+__all__ = ["ExecutorName", "Numbers", "Counts", "executor_options", "trust"]
 
 # The registered executors (local, ray, slurm, and any a plugin registers before the CLI loads).
 ExecutorName = enum.StrEnum("ExecutorName", {n.upper(): n for n in executors.names()})
@@ -143,3 +143,17 @@ Wandb = Annotated[bool, typer.Option(
 WandbModeOpt = Annotated[WandbMode | None, typer.Option(
     parser=_choice(WandbMode, "wandb mode"),
     help="offline (no login), online, disabled; default $WANDB_MODE or offline")]
+
+# --------------------------------------------------------------------------------- safety
+TrustCode = Annotated[bool, typer.Option(
+    "--trust-code",
+    help="import a solver entry that carries code (module.py or any .py); without it such an "
+         "entry is refused as needing review (also: REGIMEBENCH_TRUST_CODE=1)")]
+AllowManySeeds = Annotated[bool, typer.Option(
+    "--allow-many-seeds",
+    help="confirm a request for more than 10 000 seeds (at most 1 000 000 per command)")]
+
+
+def trust(flag: bool) -> bool | None:
+    """The planner's ``trust_code`` for a ``--trust-code`` flag (unset: the environment)."""
+    return True if flag else None

@@ -3,24 +3,25 @@
 :func:`train` skips finished seeds, tells the user what will run, runs the rest on the chosen
 executor (:func:`regimebench.executors.run_plans`) under one progress bar, and turns bad input,
 unwritable folders and Ctrl-C into one-line messages. :func:`print_results` is the per-seed table
-``bench run`` and ``bench batch`` print.
+``bench run`` and ``bench batch`` print (:func:`regimebench.tables.run_table`, the statistics of
+:mod:`regimebench.stats`); :func:`exit_if_crashed` ends a command with exit code 1 when seeds it
+trained crashed.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
+import typer
 
-from ._common import INTERRUPTED, console, echo, fail, fmt, note, plain, progress_bar, warn
+from ._common import INTERRUPTED, echo, fail, note, print_table, progress_bar, warn
 
 if TYPE_CHECKING:
     from ..executors import Outcome, SweepSummary
     from ..planner import Planned
 
-__all__ = ["train", "report_job", "print_results"]
+__all__ = ["train", "report_job", "print_results", "exit_if_crashed"]
 
 
 def train(plans: Sequence[Planned], *, executor: str = "local",
@@ -90,32 +91,26 @@ def report_job(k: int, n: int, outcome: Outcome, extra: str = "") -> None:
                                                     else "crashed") + extra)
 
 
-def print_results(records: Sequence[dict], command: str | None) -> None:
-    """The per-seed table and the median line, as ``bench run`` prints them."""
-    # Seam (stats helper): the median and the ok count belong to the one statistics module.
+def print_results(records: Sequence[Mapping[str, Any]], command: str | None) -> None:
+    """The per-seed table of one run with its summary rows (median and ok count, majority
+    regime, the median's interval with its coverage), then the command that reproduces it,
+    pinned to the commit that made the first record."""
+    from ..record import pinned_command
+    from ..tables import run_table
+
+    records = [r for r in records if r]
     if not records:
         return
-    spec = records[0]["spec"]
-    table = Table(title=plain(f"{spec['problem']}@v{spec['problem_version']} / {spec['task']} / "
-                              f"{spec['solver']}@{spec['config_hash']} / {spec['budget']} "
-                              f"({spec['evals']} gradient evaluations)"))
-    for col in ("seed", "rel. L2", "final loss", "status", "regime", "failure modes", "seconds"):
-        table.add_column(col, justify="right" if col not in ("status", "failure modes") else "left")
-    errs = []
-    for rec in records:
-        m = rec.get("metrics") or {}
-        labels = rec.get("labels") or {}
-        err = m.get("rel_l2") if rec.get("status") == "ok" else None
-        errs.append(err if err is not None else float("inf"))  # failures count as worst
-        seconds = (rec.get("timing") or {}).get("seed_wall_s")
-        table.add_row(plain(rec["spec"]["seed"]), fmt(m.get("rel_l2")), fmt(m.get("loss")),
-                      plain(rec.get("status", "?")), plain(labels.get("regime", "—")),
-                      plain(", ".join(labels.get("failure_modes", [])) or "—"),
-                      fmt(seconds, ".1f"))
-    ok = sum(r.get("status") == "ok" for r in records)
-    table.add_section()
-    table.add_row("median", fmt(statistics.median(errs)), "", f"{ok}/{len(records)} ok", "", "",
-                  "")
-    console.print(table)
+    print_table(run_table(records))
     if command:
-        echo(f"reproduce: {command}")
+        echo(f"reproduce: {pinned_command(records[0], command)}")
+
+
+def exit_if_crashed(summary: SweepSummary) -> None:
+    """Exit with code 1 (after what was printed) when seeds this command trained crashed: the
+    records are kept, and rerunning the command retries exactly those seeds."""
+    crashed = [r for r in summary.fresh if r.get("status") == "crashed"]
+    if crashed:
+        warn(f"{len(crashed)} seed(s) crashed (their records hold the traceback: bench show "
+             "RECORD); rerun the same command to retry them")
+        raise typer.Exit(1)

@@ -27,8 +27,8 @@ import typer
 
 from .. import choices
 from . import _options as o
-from ._common import console, echo, fail, plain, setup, warn
-from ._train import print_results, report_job, train
+from ._common import console, echo, fail, fail_on, plain, setup, warn
+from ._train import exit_if_crashed, print_results, report_job, train
 
 
 def batch(
@@ -66,13 +66,20 @@ def batch(
     platform: o.PlatformOpt = None,
     seed_layout: o.SeedLayoutOpt = "auto",
     diagnostics: o.Diagnostics = choices.DiagnosticsMode.AUTO,
+    trust_code: o.TrustCode = False,
+    allow_many_seeds: o.AllowManySeeds = False,
 ) -> None:
     """Train the seeds of one (problem, solver) pair, or the whole matrix (--all), on an executor."""
     import time
 
+    from ..errors import BenchError
+    from ..limits import check_seed_range
+
     n_seeds = seeds if seeds is not None else (5 if all_pairs else 3)
-    if n_seeds < 1:
-        fail(f"--seeds must be a positive integer, got {n_seeds}")
+    try:
+        check_seed_range(0, n_seeds, allow_many=allow_many_seeds)
+    except BenchError as e:
+        fail(str(e))
     if not all_pairs:
         for name, values in (("--problem", problem), ("--task", task), ("--solver", solver)):
             if values and len(values) > 1:
@@ -83,16 +90,17 @@ def batch(
         os.nice(nice)
     if executor == "local" and not dry_run:
         setup(platform)  # workers elsewhere configure JAX in their own process
-    from ..planner import BenchError, RunRequest, plan
+    from ..planner import RunRequest, plan
 
     base = RunRequest(problem=problem[0] if problem else "", task=task[0] if task else None,
                       solver=solver[0] if solver else None, seeds=list(range(n_seeds)),
                       budget=budget, out=out, force=force, seed_layout=seed_layout,
-                      diagnostics=diagnostics, platform=platform)
+                      diagnostics=diagnostics, platform=platform,
+                      trust_code=o.trust(trust_code))
     try:
         plans = _matrix(base, problem, solver, task) if all_pairs else [plan(base)]
     except BenchError as e:
-        fail(str(e))
+        fail_on(e)
     on_job = None
     if all_pairs:
         plans, model, remaining = _order_and_report(plans, out, calibrate or [])
@@ -113,6 +121,7 @@ def batch(
     echo(f"{len(summary.records)} record(s) in {out}: {summary.skipped} resumed, "
          f"{summary.trained + summary.crashed} new, {crashed} crashed "
          f"({time.perf_counter() - t0:.1f} s)")
+    exit_if_crashed(summary)
 
 
 def _matrix(base, problems, solvers, tasks):

@@ -2,78 +2,70 @@
 
 Examples::
 
-    bench doctor --runs results          # corrupt records, stray temp files, misplaced records
-    bench doctor --runs results --fix    # delete stray temp files, move corrupt records aside
+    bench doctor --runs results          # every file the loaders skip, misplaced records, temp files
+    bench doctor --runs results --fix    # delete stale temp files, move corrupt records aside
 
-Exit code 0 when everything is healthy, 1 when problems were found (and 2 on bad input).
+What it reports (:func:`regimebench.record.check_results`): corrupt records (unreadable, foreign
+JSON, against the schema, too large), records of a newer schema, duplicates (a copy of a record
+under another name, which would count a seed twice), links and files that are not regular files
+(never opened), misplaced records (a resume would not find them), and temporary files of
+interrupted writes.
+
+``--fix`` (:func:`regimebench.record.fix_results`) moves corrupt records aside (``*.corrupt``) and
+duplicates aside (``*.duplicate``), and deletes stale temporary files. A temporary file is a
+write *in progress*, and is left alone, while it is younger than ten minutes or its writer (a pid
+in its name) is alive; records of a newer schema, links, FIFOs, devices and misplaced records are
+left for you to move. Exit code 0 when everything is healthy, 1 when problems were found (after
+``--fix``: when some are left), 2 on bad input.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from ._common import console, echo, fail, plain
+from ._common import console, echo, fail, note, plain
 
 
 def doctor(
     runs: Annotated[Path, typer.Option(help="results folder to check")] = Path("results"),
     fix: Annotated[bool, typer.Option(
-        help="delete stray temporary files and move corrupt records aside (*.corrupt)")] = False,
+        help="move corrupt records and duplicates aside, delete stale temporary files")] = False,
 ) -> None:
-    """Check a results folder: corrupt records, stray temp files, records in the wrong place.
+    """Check a results folder: files the loaders skip, records in the wrong place, temp files.
 
     Exit code 0 when everything is healthy, 1 when problems were found (and 2 on bad input).
     """
-    from ..record import RunSpec, iter_records, record_path, stray_temp_files
+    from ..record import check_results, fix_results
 
     if not runs.is_dir():
         fail(f"{runs} is not a results folder")
-    ok, problems = 0, []
-    corrupt: list[Path] = []
-    for path, rec in iter_records(runs):
-        if isinstance(rec, Exception):
-            corrupt.append(path)
-            problems.append(("corrupt", path, str(rec).removeprefix(f"{path}: ")))
-            continue
-        # Seam (stats helper): check the record against the typed RunRecord / JSON schema
-        # instead of this RunSpec(**spec) TypeError test, after merge.
-        try:
-            expected = record_path(runs, RunSpec(**rec["spec"]), rec.get("cell") or None)
-        except TypeError as e:
-            corrupt.append(path)
-            problems.append(("corrupt", path, f"spec does not match the schema ({e})"))
-            continue
-        if expected.resolve() != path.resolve():
-            problems.append(("misplaced", path,
-                             f"its spec belongs at {expected.relative_to(runs)}; resume will not "
-                             "find it there"))
-            continue
-        ok += 1
-    for tmp in stray_temp_files(runs):
-        problems.append(("stray temp", tmp, "left by an interrupted write; not a record"))
-    echo(f"{runs}: {ok} healthy record(s), {len(problems)} problem(s)")
-    if problems:
+    health = check_results(runs)
+    echo(f"{runs}: {health.healthy} healthy record(s), {len(health.problems)} problem(s)")
+    if health.live:
+        note(f"{len(health.live)} write(s) in progress (temporary files younger than ten minutes "
+             "or of a live process): left alone")
+    if health.problems:
         table = Table()
         table.add_column("problem", no_wrap=True)
         # A path is what users copy: never broken across lines, however narrow the terminal.
         table.add_column("file", no_wrap=True, overflow="ignore")
         table.add_column("detail")
-        for kind, path, detail in problems:
-            table.add_row(kind, plain(path.relative_to(runs)), plain(detail))
+        for kind, path, detail in health.problems:
+            table.add_row(plain(kind), plain(path.relative_to(runs)), plain(detail))
         console.print(table)
-    left = len(problems)
-    if fix and problems:
-        for tmp in stray_temp_files(runs):
-            tmp.unlink(missing_ok=True)
-        for path in corrupt:
-            os.replace(path, path.with_name(path.name + ".corrupt"))
-        left = sum(kind == "misplaced" for kind, _, _ in problems)
-        echo("fixed: temporary files deleted, corrupt records moved aside (*.corrupt); "
-             "rerun the sweep to redo them" + (f"; {left} misplaced record(s) left for "
-                                               "you to move" if left else ""))
+    left = len(health.problems)
+    if fix and health.problems:
+        try:
+            left = fix_results(health)
+        except OSError as e:  # a read-only folder: what was fixed stays fixed
+            fail(f"cannot fix {runs}: {e.strerror or e}" + (f" ({e.filename})" if e.filename
+                                                             else ""))
+        echo("fixed: stale temporary files deleted, corrupt records and duplicates moved aside "
+             "(*.corrupt, *.duplicate); rerun the sweep to redo them"
+             + (f"; {left} problem(s) left for you (misplaced or newer records, links, "
+                "non-regular files)" if left else ""))
     raise typer.Exit(1 if left else 0)

@@ -3,9 +3,12 @@
     bench leaderboard build [--runs leaderboard/runs] [--out leaderboard/_site]
     bench leaderboard serve [--site leaderboard/_site] [--port 8000]
 
-``build`` never fails on a bad record: it skips it and prints one warning line per skipped file.
-It fails (exit 2, one line) only on bad input: an output folder that is not a previous site, a
-missing Jinja2.
+``build`` never fails on a bad record: it skips it and prints one warning line per skipped file
+(the one record loader: corrupt files, duplicates, links and FIFOs are skipped, never opened). It
+never imports a solver entry's code: an entry that carries code is listed with a warning and
+shown without its configuration until a maintainer builds with ``REGIMEBENCH_TRUST_CODE=1``. It
+fails (exit 2, one line) on bad input and on the environment: an output folder that is not a
+previous site, a missing Jinja2, a full disk or a read-only output folder.
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ def build(
         fail(str(e))
     except ImportError as e:
         fail(str(e))
+    except OSError as e:  # a full disk, a read-only folder
+        where = f" ({e.filename})" if e.filename else ""
+        fail(f"cannot write the site under {out}: {e.strerror or e}{where}")
     for w in report.warnings:
         warn(w)
     echo(f"built {report.pages} page(s) from {report.records} record(s) in {report.groups} "

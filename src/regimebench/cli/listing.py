@@ -53,8 +53,9 @@ def _problems() -> None:
 
 
 def _solvers() -> None:
-    # Seam (hardening helper, issue 14): entries that carry code are not imported here.
-    from ..solver import SolverSpecError, list_solvers, load_solver
+    # An entry that carries code is listed as needing review, never imported (unless
+    # REGIMEBENCH_TRUST_CODE=1); a broken entry is one "invalid" row, not the end of the list.
+    from ..solver import EntryNeedsReview, SolverSpecError, list_solvers, load_solver
 
     table = Table(title="Solver entries")
     for col in ("solver", "version", "tasks", "architecture", "phases", "weighting", "dtype"):
@@ -62,6 +63,11 @@ def _solvers() -> None:
     for name in list_solvers():
         try:
             s = load_solver(name)
+        except EntryNeedsReview as e:
+            files = ", ".join(f.name for f in e.files[:3])
+            table.add_row(plain(name), "needs review", plain(f"carries code ({files}): not "
+                                                               "imported"), "", "", "", "")
+            continue
         except SolverSpecError as e:
             table.add_row(plain(name), "invalid", plain(e), "", "", "", "")
             continue

@@ -7,8 +7,11 @@ Examples::
     bench run -p helmholtz --difficulty 4 --data 256    # one regime-map cell
     bench run -p burgers --executor ray --gpus-per-run 0.25
 
-Seeds whose record exists are skipped (resume; ``--force`` retrains them). The table printed at
-the end ends with the command that reproduces the run; every record stores it too.
+Seeds whose record exists are skipped (resume; ``--force`` retrains them); a seed whose record
+says it crashed is trained again. The table printed at the end ends with the command that
+reproduces the run, pinned to the commit; every record stores it too. Exit code 1 when a seed
+crashed (its record keeps the traceback), 2 on bad input, 3 when the entry carries code and
+``--trust-code`` was not given.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ import typer
 
 from .. import choices
 from . import _options as o
-from ._common import echo, fail, note, setup
-from ._train import print_results, train
+from ._common import echo, fail, fail_on, note, setup
+from ._train import exit_if_crashed, print_results, train
 
 
 def run(
@@ -46,20 +49,25 @@ def run(
     timeout_min: o.TimeoutMin = 240,
     wandb: o.Wandb = False,
     wandb_mode: o.WandbModeOpt = None,
+    trust_code: o.TrustCode = False,
+    allow_many_seeds: o.AllowManySeeds = False,
 ) -> None:
     """Train one (problem, solver) pair across seeds and write one record per seed."""
     import shlex
     import time
 
-    if seeds < 1:
-        fail(f"--seeds must be a positive integer, got {seeds}")
-    if seed_start < 0:
-        fail(f"--seed-start must be non-negative, got {seed_start}")
+    from ..errors import BenchError
+    from ..limits import check_seed_range
+
+    try:
+        check_seed_range(seed_start, seeds, allow_many=allow_many_seeds)
+    except BenchError as e:
+        fail(str(e))
     if evals is not None and evals < 1:
         fail(f"--evals must be a positive integer, got {evals}")
     setup(platform)
     from ..budget import default_tier
-    from ..planner import BenchError, plan
+    from ..planner import plan
     from ..tracking import TrackingError, make_tracker
 
     try:  # before training: a missing wandb or login must not cost a run
@@ -71,9 +79,9 @@ def run(
             problem=problem, task=task, solver=solver, seeds=seeds, seed_start=seed_start,
             budget=budget or default_tier(), evals=evals, difficulty=difficulty, data=data,
             out=out, force=force, seed_layout=seed_layout, platform=platform,
-            diagnostics=diagnostics))
+            diagnostics=diagnostics, trust_code=o.trust(trust_code)))
     except BenchError as e:
-        fail(str(e))
+        fail_on(e)
     t0 = time.perf_counter()
     summary = train([planned], executor=executor, executor_options=o.executor_options(
         address, gpus_per_run, partition, timeout_min))
@@ -85,12 +93,13 @@ def run(
         where = tracker.mirror(rec)
         if where:
             note(f"wandb: seed {rec['spec']['seed']} mirrored to {where}")
+    exit_if_crashed(summary)
 
 
 def build_request(*, problem: str, task: str | None, solver: str | None, seeds: int,
                   seed_start: int, budget: str, evals: int | None, difficulty: float | None,
                   data: int | None, out: Path, force: bool, seed_layout: str | int,
-                  platform: str | None, diagnostics: str):
+                  platform: str | None, diagnostics: str, trust_code: bool | None = None):
     """The :class:`~regimebench.planner.RunRequest` of ``bench run``'s options.
 
     :func:`regimebench.planner.reproduce_command` writes the options that bring a request back
@@ -101,5 +110,5 @@ def build_request(*, problem: str, task: str | None, solver: str | None, seeds: 
     request = RunRequest(problem=problem, task=task, solver=solver,
                          seeds=list(range(seed_start, seed_start + seeds)), budget=budget,
                          out=out, force=force, evals=evals, seed_layout=seed_layout,
-                         diagnostics=diagnostics, platform=platform)
+                         diagnostics=diagnostics, platform=platform, trust_code=trust_code)
     return at_cell(request, difficulty, data)

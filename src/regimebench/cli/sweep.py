@@ -19,8 +19,8 @@ import typer
 
 from .. import choices
 from . import _options as o
-from ._common import echo, fail, note, setup
-from ._train import train
+from ._common import echo, fail, fail_on, note, setup
+from ._train import exit_if_crashed, train
 
 
 def sweep(
@@ -44,31 +44,41 @@ def sweep(
     partition: o.Partition = None,
     timeout_min: o.TimeoutMin = 240,
     isolate_seeds: o.IsolateSeeds = False,
+    trust_code: o.TrustCode = False,
+    allow_many_seeds: o.AllowManySeeds = False,
 ) -> None:
     """Train a (difficulty × data) grid of cells for a regime map (finished cells are reused)."""
     import time
 
-    if seeds < 1:
-        fail(f"--seeds must be a positive integer, got {seeds}")
+    from ..errors import BenchError
+    from ..limits import check_seed_range
+
+    try:
+        check_seed_range(0, seeds, allow_many=allow_many_seeds)
+    except BenchError as e:
+        fail(str(e))
     if evals is not None and evals < 1:
         fail(f"--evals must be a positive integer, got {evals}")
     if executor == "local":
         setup(platform)
-    from ..planner import BenchError, RunRequest, plan_many, sweep_requests
+    from ..planner import RunRequest, plan_many, sweep_requests
 
     request = RunRequest(problem=problem, task=task, solver=solver, seeds=list(range(seeds)),
                          budget=budget, out=out, evals=evals, diagnostics=diagnostics,
-                         seed_layout=seed_layout, platform=platform, force=force)
+                         seed_layout=seed_layout, platform=platform, force=force,
+                         trust_code=o.trust(trust_code))
     try:
         plans = plan_many(sweep_requests(request, difficulty, data))  # every cell before any
     except BenchError as e:
-        fail(str(e))
+        fail_on(e)
     for planned in plans:
         if not planned.todo:
             note(", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                            for k, v in planned.cell.items()) + ": reusing records")
     t0 = time.perf_counter()
-    train(plans, executor=executor, isolate_seeds=isolate_seeds,
-          executor_options=o.executor_options(address, gpus_per_run, partition, timeout_min))
+    summary = train(plans, executor=executor, isolate_seeds=isolate_seeds,
+                    executor_options=o.executor_options(address, gpus_per_run, partition,
+                                                        timeout_min))
     echo(f"{len(plans)} cell(s) in {out} ({time.perf_counter() - t0:.1f} s); map: bench regimes "
          f"--problem {problem} --solver {plans[0].solver.name} --runs {out}")
+    exit_if_crashed(summary)

@@ -3,12 +3,16 @@
 Examples::
 
     bench validate solvers/my-entry            # what CI runs on a pull request
-    bench validate solvers/my-entry --no-smoke # schema and component names only (seconds)
-    bench validate results/.../seed-0.json     # a run record
+    bench validate solvers/my-entry --no-smoke # schema, component names and values (seconds)
+    bench validate solvers/my-entry --trust-code  # an entry with a module.py, after review
+    bench validate results/.../seed-0.json     # a run record, against its JSON Schema
 
 The smoke runs train the entry for one seed at the ``smoke`` tier on CPU on every (problem,
-task) it declares, through the same planner and executor as ``bench run``. Exit codes: 0 ok,
-2 a bad entry or record, 1 a smoke run crashed.
+task) it declares, through the same planner and executor as ``bench run``. An entry that carries
+code (``module.py`` or any Python file) is not imported unless ``--trust-code`` (or
+``REGIMEBENCH_TRUST_CODE=1``) says so: without it the entry is reported as needing review and
+nothing of it runs. Exit codes: 0 ok, 1 a smoke run crashed, 2 a bad entry or record, 3 the
+entry carries code and needs review.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from typing import Annotated
 
 import typer
 
-from ._common import echo, fail, fmt, setup
+from . import _options as o
+from ._common import echo, fail, fail_on, fmt, setup
 
 
 def validate(
@@ -26,34 +31,38 @@ def validate(
     smoke: Annotated[bool, typer.Option(
         "--smoke/--no-smoke",
         help="train at the smoke tier on every declared problem and task, on CPU (what CI "
-             "runs); --no-smoke checks only the schema and the component names")] = True,
+             "runs); --no-smoke checks only the schema, the component names and values")] = True,
     out: Annotated[Path | None, typer.Option(help="where smoke records go (temp dir)")] = None,
+    trust_code: o.TrustCode = False,
 ) -> None:
-    """Check a solver entry (schema, registries, smoke runs) or a run record, as CI does."""
+    """Check a solver entry (schema, registries, values, smoke runs) or a run record."""
     if path.suffix == ".json":
-        # Seam (stats helper): validate against the record's JSON schema after merge.
-        from ..record import RecordError, read_record
+        from ..record import RecordError
+        from ..record_schema import validate_record
 
         try:
-            rec = read_record(path)
+            rec = validate_record(path)
         except RecordError as e:
-            fail(str(e))
-        echo(f"ok: record {path} (schema {rec['schema_version']}, status {rec['status']})")
+            head, *violations = str(e).splitlines()
+            fail(head + (" " + "; ".join(v.strip() for v in violations) if violations else ""))
+        echo(f"ok: record {path} (schema {rec.schema_version}, status {rec.status})")
         return
-    from ..solver import SolverSpecError, load_solver_file
+    from ..solver import EntryNeedsReview, SolverSpecError, load_solver_file
 
     try:
-        spec = load_solver_file(path)
+        spec = load_solver_file(path, trust_code=o.trust(trust_code))
+    except EntryNeedsReview as e:
+        fail(str(e), 3)
     except (SolverSpecError, KeyError) as e:
         fail(str(e))
     echo(f"ok: {spec.name} v{spec.version} (config {spec.config_hash}): "
          f"{spec.architecture.kind}, " + " → ".join(p.kind for p in spec.phases)
          + f", {spec.weighting.kind} weighting, {spec.sampling.kind} sampling")
     if smoke:
-        _smoke(spec, path, out)
+        _smoke(spec, path, out, o.trust(trust_code))
 
 
-def _smoke(spec, path: Path, out: Path | None) -> None:
+def _smoke(spec, path: Path, out: Path | None, trust_code: bool | None) -> None:
     import tempfile
 
     setup("cpu")
@@ -63,13 +72,13 @@ def _smoke(spec, path: Path, out: Path | None) -> None:
 
     out = out or Path(tempfile.mkdtemp(prefix="bench-validate-"))
     requests = [RunRequest(problem=name, task=task, solver=str(path), seeds=[0], budget="smoke",
-                           out=out, force=True, platform="cpu")
+                           out=out, force=True, platform="cpu", trust_code=trust_code)
                 for name in list_problems() for task in load_problem(name).tasks
                 if spec.supports(name, task)]
     try:
         plans = plan_many(requests)
     except BenchError as e:
-        fail(str(e))
+        fail_on(e)
     summary = train(plans, on_job=lambda k, n, outcome: None)
     failures = []
     for planned in plans:

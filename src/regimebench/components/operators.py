@@ -27,7 +27,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .architectures import MLP, activations, architectures
+from .architectures import MLP, activations, architectures, check_network_options, checked
 
 __all__ = ["FNO2d", "SpectralConv2d", "DeepONet", "cell_centre_grid"]
 
@@ -194,6 +194,7 @@ class DeepONet(eqx.Module):
 
 
 @architectures.register("fno")
+@checked(check_network_options)
 def make_fno(in_size, out_size: int, *, key: jax.Array, modes: int = 12, width: int = 32,
              n_layers: int = 4, proj_width: int = 128, padding: int = 0,
              activation: str = "gelu") -> FNO2d:
@@ -204,6 +205,7 @@ def make_fno(in_size, out_size: int, *, key: jax.Array, modes: int = 12, width: 
 
 
 @architectures.register("deeponet")
+@checked(check_network_options)
 def make_deeponet(in_size, out_size: int, *, key: jax.Array, latent: int = 128,
                   branch_width: int = 256, branch_depth: int = 3, trunk_width: int = 128,
                   trunk_depth: int = 3, activation: str = "gelu") -> DeepONet:
