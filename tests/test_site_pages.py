@@ -211,3 +211,18 @@ def test_one_colour_per_entry_on_every_page_and_chart(site):
     assert all(len(colours) == 1 for colours in seen.values()), seen
     # and different entries have different colours (the palette has 14 before it repeats)
     assert len({next(iter(c)) for c in seen.values()}) == len(seen)
+
+
+def test_catalogue_text_is_read_only_from_regular_files(tmp_path):
+    """A README that is a link (here to a file outside the catalogue) is never published."""
+    from regimebench.leaderboard.render import _read_text
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the site")
+    readme = tmp_path / "README.md"
+    readme.write_text("# an entry\n")
+    link = tmp_path / "LINKED.md"
+    link.symlink_to(secret)
+    assert _read_text(readme) == "# an entry\n"
+    assert _read_text(link) is None
+    assert _read_text(tmp_path / "missing.md") is None

@@ -231,10 +231,19 @@ def _catalogue() -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     return problems, solvers, warnings
 
 
+README_LIMIT = 1 << 20  # no README, solver.toml or CITATION.cff of the catalogue is near 1 MiB
+
+
 def _read_text(path: Path | None) -> str | None:
+    """A catalogue text file, or ``None``: regular files only, never through a link (a README
+    linked to a file outside the catalogue must not be published), at most 1 MiB."""
+    from ..safe_io import UnsafeFile, read_regular
+
+    if path is None:
+        return None
     try:
-        return path.read_text() if path is not None and path.is_file() else None
-    except (OSError, UnicodeDecodeError):
+        return read_regular(path, README_LIMIT).decode()
+    except (UnsafeFile, OSError, UnicodeDecodeError):
         return None
 
 
