@@ -4,9 +4,10 @@ This is the effectful shell around :func:`regimebench.train.train`. Given a plan
 (:mod:`regimebench.planner`: specs and record paths, bad input already rejected) it
 
 1. skips seeds whose record exists (unless ``force``);
-2. trains the remaining seeds together, and writes one record per seed atomically;
-3. turns an exception during training into ``crashed`` records (with the traceback), so a sweep
-   keeps going and the failure is counted.
+2. trains the remaining seeds together, and writes one record per seed atomically as soon as the
+   seed's group has finished (an interrupted run keeps every finished seed);
+3. turns an exception during training into ``crashed`` records (with the traceback) for the
+   seeds that had not finished, so a sweep keeps going and the failure is counted.
 
 :func:`run_one` runs a single spec; executors (local, Ray, SLURM) call it on workers.
 """
@@ -32,8 +33,13 @@ def execute(planned: Planned, *, progress: Callable[[int, int], None] | None = N
             train_fn: Callable | None = None) -> list[dict]:
     """Train the seeds of ``planned`` that have no record yet; return all records, in seed order.
 
-    Finished records are read back rather than retrained (resume). ``train_fn`` replaces
-    :func:`regimebench.train.train` (tests use it to inject faults).
+    Finished records are read back rather than retrained (resume). Each seed group's records are
+    written as soon as the group finishes (``train``'s ``on_group``), so an interrupted run —
+    Ctrl-C, ``kill -9``, a crash in a later group — keeps every finished seed, and the rerun
+    trains only the missing ones. What can only be known once every seed has finished (mode
+    connectivity and CKA across seeds with ``--diagnostics full``, and the landscape labels,
+    relative to this run's seeds) is added at the end by rewriting those records, atomically.
+    ``train_fn`` replaces :func:`regimebench.train.train` (tests use it to inject faults).
     """
     todo = planned.todo
     out = Path(planned.request.out)
@@ -42,18 +48,35 @@ def execute(planned: Planned, *, progress: Callable[[int, int], None] | None = N
         from .train import train
 
         train_fn = train_fn or train
+        index = {planned.specs[i].seed: i for i in todo}
         seeds = [planned.specs[i].seed for i in todo]
         diag = planned.request.diagnostics_config()
         extra = {"diagnostics": diag} if diag is not None else {}
+        written: dict[int, dict] = {}
+        reference = None
+
+        def write(i: int, rec: dict) -> None:
+            try:
+                write_record(planned.paths[i], rec)
+            except RecordError as e:
+                raise BenchError(str(e)) from None
+            written[i] = rec
+
+        def on_group(group, snapshot) -> None:
+            for sr in group:
+                i = index[sr.seed]
+                write(i, result_record(planned, planned.specs[i], sr, snapshot, reference))
+
         try:
             task = planned.problem.make_task(planned.task, planned.params, planned.sizes)
-            reference = _reference_provenance(planned)
+            reference = planned.problem.reference(planned.task, planned.params).provenance()
             result = train_fn(task, planned.solver, planned.evals, planned.sizes, seeds,
                               n_log=planned.request.n_log,
                               seed_layout=planned.request.seed_layout, progress=progress,
-                              **extra)
-            records = {i: result_record(planned, planned.specs[i], sr, result, reference)
-                       for i, sr in zip(todo, result.seeds)}
+                              on_group=on_group, **extra)
+            records = {index[sr.seed]: result_record(planned, planned.specs[index[sr.seed]], sr,
+                                                     result, reference)
+                       for sr in result.seeds}
             # Landscape labels are relative to a family of runs: here, this run's seeds
             # (`bench relabel` widens it to every cell of the same entry and budget).
             family = landscape_family(records.values())
@@ -61,34 +84,27 @@ def execute(planned: Planned, *, progress: Callable[[int, int], None] | None = N
                 thresholds = planned.problem.task_info(planned.task).thresholds
                 for rec in records.values():
                     rec["labels"] = label_record(rec, thresholds, family)
+            amended = {index[s] for s in getattr(result, "amended", ())}
+            for i, rec in records.items():
+                if i not in written or i in amended or family is not None:
+                    write(i, rec)
+        except BenchError:
+            raise
         except MemoryError:
-            records = {i: crashed_record(planned, planned.specs[i], traceback.format_exc(), "out_of_memory")
-                       for i in todo}
+            for i in todo:
+                if i not in written:
+                    write(i, crashed_record(planned, planned.specs[i], traceback.format_exc(),
+                                            "out_of_memory"))
         except Exception as e:  # noqa: BLE001 - any training failure becomes a counted record
             if "RESOURCE_EXHAUSTED" in str(e) or "Out of memory" in str(e):
                 kind = "out_of_memory"
             else:
                 kind = "exception"
-            records = {i: crashed_record(planned, planned.specs[i], traceback.format_exc(), kind)
-                       for i in todo}
-        for i, rec in records.items():
-            try:
-                write_record(planned.paths[i], rec)
-            except RecordError as e:
-                raise BenchError(str(e)) from None
+            tb = traceback.format_exc()
+            for i in todo:
+                if i not in written:  # seeds of finished groups keep their records
+                    write(i, crashed_record(planned, planned.specs[i], tb, kind))
     return [read_record(p) if p.is_file() else {} for p in planned.paths]
-
-
-def _reference_provenance(planned: Planned) -> dict | None:
-    module = planned.problem.module
-    if hasattr(module, "reference"):
-        # problems whose tasks have different references (darcy) take the task as a keyword
-        import inspect
-
-        kwargs = ({"task": planned.task}
-                  if "task" in inspect.signature(module.reference).parameters else {})
-        return module.reference(planned.params, **kwargs).provenance()
-    return None
 
 
 def run_one(spec: RunSpec, out: Path, *, cell: Mapping[str, Any] | None = None,
