@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .budget import tier_evals
 from .problem import ProblemError, load_problem
 from .record import RecordError, RunSpec, record_path
 from .solver import SolverSpec, SolverSpecError, load_solver, load_solver_file
@@ -105,7 +104,7 @@ def plan(request: RunRequest) -> Planned:
     if any((not isinstance(s, int)) or s < 0 for s in seeds):
         raise BenchError(f"seeds must be non-negative integers, got {seeds}")
     try:
-        evals = request.evals or tier_evals(request.budget, problem.budgets)
+        evals = request.evals or problem.budget(info.name, request.budget)
         # The data axis names either a sampled term (collocation/sample count, set in sizes) or a
         # problem parameter (e.g. an operator task's number of training pairs, which defines
         # the dataset and hence the reference): the latter is applied as a parameter override.

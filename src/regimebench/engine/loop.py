@@ -252,8 +252,11 @@ def train(task: AbstractTask, solver: SolverSpec, evals: int, sizes: dict[str, i
     cross = diagnostics is not None and diagnostics.landscape and len(seeds) >= 2
 
     def snapshot() -> TrainResult:
-        return TrainResult(list(results), _timing(clock, results, t_all), dict(layout), roles,
-                           list(run.phase_info), setup.static)
+        # the phases' cost models and measured step costs travel in the layout, which every
+        # record stores
+        return TrainResult(list(results), _timing(clock, results, t_all),
+                           {**layout, "phases": [dict(p) for p in run.phase_info]}, roles,
+                           [dict(p) for p in run.phase_info], setup.static)
 
     for g in range(n_groups):
         members = seeds[g * group:(g + 1) * group]

@@ -57,7 +57,8 @@ class TrainResult:
 
     ``layout``: ``seed_layout`` (as asked), ``processes``, ``threads`` (per process, ``None``: XLA's
     default), ``group_size``, ``groups``, ``chunk_steps``, ``curve_points`` (size of the curve
-    subsample of the evaluation set).
+    subsample of the evaluation set), and ``phases`` (a copy of :attr:`phases`, so records,
+    which store the layout, carry the cost models).
 
     ``phases``: per optimizer phase, ``kind``, ``cost_model``, ``budget_end`` and ``step_cost``
     (gradient-evaluation equivalents per step; for measured phases also ``step_flops`` and
