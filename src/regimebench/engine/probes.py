@@ -17,7 +17,7 @@ from ..diagnostics import gradient_snr, term_grad_norms
 from ..outcomes import TermRole
 from ..problem import squared_residuals
 from .setup import Setup
-from .state import SeedState
+from .state import SeedState, over_seeds
 
 __all__ = ["snr_split_key", "probe_seed", "probe_log"]
 
@@ -53,7 +53,7 @@ def probe_seed(setup: Setup, s: SeedState, snr_batches: int) -> dict[str, jax.Ar
 def probe_log(setup: Setup, state: SeedState, log_index: jax.Array, snr_batches: int,
               interval: int) -> dict[str, jax.Array]:
     """Probes of all seeds (stacked ``state``) if ``log_index % interval == 0``, else NaN."""
-    probe = eqx.filter_vmap(lambda s: probe_seed(setup, s, snr_batches))
+    probe = over_seeds(lambda s: probe_seed(setup, s, snr_batches))
     shapes = eqx.filter_eval_shape(probe, state)
 
     def skipped():

@@ -36,7 +36,7 @@ import numpy as np
 from ..components.optimizers import AbstractPhase
 from .probes import probe_log
 from .setup import PhaseBudget, Setup
-from .state import SeedState, strong
+from .state import SeedState, over_seeds, strong
 from .step import final_seed, gradient, init_phase, init_seed, log_seed, objective, train_step
 
 __all__ = ["compiled", "clear", "ChunkInputs", "init_group", "init_phase_group", "run_chunk",
@@ -58,12 +58,12 @@ class ChunkInputs(eqx.Module):
 
 @eqx.filter_jit
 def init_group(setup: Setup, keys: jax.Array) -> SeedState:
-    return strong(eqx.filter_vmap(lambda k: init_seed(setup, k))(keys))
+    return strong(over_seeds(lambda k: init_seed(setup, k))(keys))
 
 
 @eqx.filter_jit
 def init_phase_group(setup: Setup, phase: AbstractPhase, state: SeedState) -> SeedState:
-    return strong(eqx.filter_vmap(lambda s: init_phase(setup, phase, s))(state))
+    return strong(over_seeds(lambda s: init_phase(setup, phase, s))(state))
 
 
 # The incoming state is dead once the chunk returns, so its buffers are donated: XLA writes the
@@ -73,14 +73,14 @@ def init_phase_group(setup: Setup, phase: AbstractPhase, state: SeedState) -> Se
 @eqx.filter_jit(donate="all-except-first")
 def run_chunk(inputs: ChunkInputs, state: SeedState):
     setup, phase, budget = inputs.setup, inputs.phase, inputs.budget
-    vstep = eqx.filter_vmap(lambda s, i, g: train_step(setup, phase, budget, s, i, g),
-                            in_axes=(0, None, None))
+    vstep = over_seeds(lambda s, i, g: train_step(setup, phase, budget, s, i, g),
+                       in_axes=(0, None, None))
 
     def body(s, i):
         return vstep(s, inputs.phase_step0 + i, inputs.gstep0 + i), None
 
     state, _ = jax.lax.scan(body, state, jnp.arange(inputs.n_steps, dtype=jnp.int32))
-    log = eqx.filter_vmap(lambda s: log_seed(setup, s))(state)
+    log = over_seeds(lambda s: log_seed(setup, s))(state)
     if inputs.probes is not None:
         batches, interval = inputs.probes
         log = {**log, **probe_log(setup, state, inputs.log_index, batches, interval)}
@@ -95,7 +95,7 @@ def first_probes(setup: Setup, state: SeedState, snr_batches: int, interval: int
 
 @eqx.filter_jit
 def final_metrics(setup: Setup, state: SeedState) -> dict[str, jax.Array]:
-    return eqx.filter_vmap(lambda s: final_seed(setup, s))(state)
+    return over_seeds(lambda s: final_seed(setup, s))(state)
 
 
 @eqx.filter_jit
@@ -107,7 +107,7 @@ def predictions(setup: Setup, params) -> jax.Array:
         pred = setup.task.predict(eqx.combine(p, setup.static), ev.inputs)
         return pred.astype(ev.targets.dtype)
 
-    return eqx.filter_vmap(one)(params)
+    return over_seeds(one)(params)
 
 
 @eqx.filter_jit
