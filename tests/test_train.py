@@ -9,10 +9,11 @@ import pytest
 from helpers import tiny_solver
 
 from regimebench.engine import programs
+from regimebench.engine.layout import Layout, auto_layout, group_size
 from regimebench.engine.setup import PhaseBudget, build_phases, build_setup
 from regimebench.outcomes import Status
 from regimebench.problem import load_problem
-from regimebench.train import CPU_GROUP, resolve_layout, train
+from regimebench.train import resolve_layout, train
 
 SIZES = {"pde": 48, "bc": 16}
 
@@ -98,13 +99,24 @@ def test_unspent_line_search_budget_passes_to_the_next_phase(task):
 
 
 def test_seed_layouts():
-    assert resolve_layout("vmap", 5) == 5
-    assert resolve_layout("sequential", 5) == 1
-    assert resolve_layout(2, 5) == 2 and resolve_layout("3", 5) == 3
-    with pytest.raises(ValueError):
-        resolve_layout("diagonal", 3)
-    # conftest pins the CPU backend: auto groups by at most CPU_GROUP there (benchmarks/README.md)
-    assert resolve_layout("auto", 7) == CPU_GROUP
+    assert group_size("vmap", 5) == 5 and group_size("sequential", 5) == 1
+    assert group_size(2, 5) == 2 and group_size("3", 5) == 3
+    assert resolve_layout("2x1", 5) == Layout(2, 1)
+    assert resolve_layout("4x2", 3) == Layout(3, 1)  # no more processes than seeds
+    for bad in ("diagonal", "0x1", "2x"):
+        with pytest.raises(ValueError):
+            resolve_layout(bad, 3)
+
+
+def test_auto_layout_rule():
+    # accelerators: every seed in one vmapped group
+    assert auto_layout(8, backend="gpu", cores=2) == Layout(1, 8)
+    # CPU: one single-threaded process per core (at most one per seed), seeds one at a time
+    assert auto_layout(3, backend="cpu", cores=2) == Layout(2, 1)
+    assert auto_layout(1, backend="cpu", cores=2) == Layout(1, 1)
+    assert auto_layout(5, backend="cpu", cores=1) == Layout(1, 1)
+    # cross-seed diagnostics need every seed in one process
+    assert auto_layout(3, backend="cpu", cores=2, cross_seed=True) == Layout(1, 1)
 
 
 def test_padded_groups_keep_seed_results(task):

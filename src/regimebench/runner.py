@@ -19,11 +19,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .engine.layout import resolve_layout
 from .labels import label_record, landscape_family
 from .planner import BenchError, Planned, RunRequest, check_writable, plan
 from .problem import ProblemError, load_problem
 from .record import RecordError, RunSpec, read_record, record_path, write_record
 from .recording import crash_record, crashed_record, result_record
+from .seed_processes import in_worker, run_in_processes
 
 __all__ = ["BenchError", "RunRequest", "Planned", "plan", "execute", "run_one", "run_seeds",
            "crash_record", "check_writable"]
@@ -61,6 +63,14 @@ def execute(planned: Planned, *, progress: Callable[[int, int], None] | None = N
             except RecordError as e:
                 raise BenchError(str(e)) from None
             written[i] = rec
+
+        cross_seed = diag is not None and diag.landscape and len(todo) > 1
+        layout = _layout(planned.request.seed_layout, len(todo), cross_seed)
+        if layout.processes > 1 and not in_worker():
+            # one single-threaded worker per core; each writes its seeds' records itself
+            run_in_processes(planned, todo, layout, progress, crashed=lambda i, text: write(
+                i, crashed_record(planned, planned.specs[i], text, "worker_died")))
+            return [read_record(p) if p.is_file() else {} for p in planned.paths]
 
         def on_group(group, snapshot) -> None:
             for sr in group:
@@ -105,6 +115,19 @@ def execute(planned: Planned, *, progress: Callable[[int, int], None] | None = N
                 if i not in written:  # seeds of finished groups keep their records
                     write(i, crashed_record(planned, planned.specs[i], tb, kind))
     return [read_record(p) if p.is_file() else {} for p in planned.paths]
+
+
+def _layout(seed_layout, n_seeds: int, cross_seed: bool):
+    """The resolved seed layout, or :class:`BenchError` for a bad one (before any training)."""
+    try:
+        layout = resolve_layout(seed_layout, n_seeds, cross_seed=cross_seed)
+    except ValueError as e:
+        raise BenchError(str(e)) from None
+    if layout.processes > 1 and cross_seed:
+        raise BenchError(f"seed layout {seed_layout!r} trains in {layout.processes} processes, "
+                         "but cross-seed diagnostics (--diagnostics full) need every seed in one "
+                         "process: use --seed-layout auto, sequential or a group size")
+    return layout
 
 
 def run_one(spec: RunSpec, out: Path, *, cell: Mapping[str, Any] | None = None,

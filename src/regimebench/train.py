@@ -3,6 +3,6 @@
 ``from regimebench.train import train`` keeps working; see :func:`regimebench.engine.train`.
 """
 
-from .engine import CPU_GROUP, SeedResult, TrainResult, resolve_layout, train
+from .engine import SeedResult, TrainResult, resolve_layout, train
 
-__all__ = ["train", "TrainResult", "SeedResult", "resolve_layout", "CPU_GROUP"]
+__all__ = ["train", "TrainResult", "SeedResult", "resolve_layout"]

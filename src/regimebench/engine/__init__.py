@@ -75,11 +75,11 @@ static and hashable (they key the compiled programs); build optax transformation
 overrides :meth:`~regimebench.components.optimizers.AbstractPhase.max_step_cost`.
 """
 
-from .layout import CPU_GROUP, resolve_layout
+from .layout import Layout, auto_layout, group_size, resolve_layout
 from .loop import measure_step_cost, train
 from .results import SeedResult, TrainResult
 from .setup import Setup, build_setup
 from .state import SeedState
 
 __all__ = ["train", "TrainResult", "SeedResult", "SeedState", "Setup", "build_setup",
-           "resolve_layout", "CPU_GROUP", "measure_step_cost"]
+           "resolve_layout", "group_size", "auto_layout", "Layout", "measure_step_cost"]

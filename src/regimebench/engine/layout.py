@@ -1,61 +1,139 @@
-"""Seed layouts: how the seeds of a run are spread over vmapped groups (and processes).
+"""Seed layouts: how the seeds of a run are spread over vmapped groups and worker processes.
 
-Seeds run in groups through *one* compiled program: a group of ``g`` seeds is one vmapped
-program call, and groups follow each other (group size 1 = sequential seeds). ``seed_layout``:
+Inside one process seeds run in groups through *one* compiled program: a group of ``g`` seeds is
+one vmapped program call (a group of one runs the unbatched program), and groups follow each
+other. Across processes, the seeds are split between ``p`` worker processes, one per core, each
+single-threaded (XLA's CPU flags are set before JAX starts in the worker), each running its
+share in groups of ``g``. ``seed_layout``:
 
 * ``"vmap"`` — one group of all seeds; ``"sequential"`` — groups of one;
-* an integer ``g`` (or its string) — groups of at most ``g``;
-* ``"auto"`` — vmap every seed on an accelerator; on a CPU, groups of at most :data:`CPU_GROUP`.
+* an integer ``g`` (or its string) — groups of at most ``g``, in this process;
+* ``"<p>x<g>"`` (e.g. ``"2x1"``) — ``p`` single-threaded worker processes, groups of ``g``;
+* ``"auto"`` — what measured fastest on this kind of device (:func:`auto_layout`).
 
-On a GPU one small PINN leaves most of the device idle, so all seeds are vmapped together. On a
-small CPU a wide vmap gains nothing over running seeds one after another, but small vmapped
-groups do (``benchmarks/README.md``).
+The layout a run used is recorded in every record (``layout``: ``processes``, ``threads``,
+``group_size``, ``groups``).
 """
 
 from __future__ import annotations
 
 import math
+import os
+import re
 from dataclasses import dataclass
 
 import jax
 
-__all__ = ["CPU_GROUP", "Layout", "resolve_layout", "group_size"]
+__all__ = ["Layout", "resolve_layout", "group_size", "auto_layout", "available_cores",
+           "SINGLE_THREAD_XLA_FLAGS", "threads_in_this_process", "in_worker", "WORKER_ENV",
+           "ASKED_ENV", "run_layout"]
 
-# Seeds per vmapped group on CPU under ``"auto"``. On the 2-core CPU (helmholtz default entry,
-# cpu tier, interleaved A/B), groups of 2 gave 0.98–1.8× the seed-steps/s of sequential seeds at
-# S = 16 and 1.3–1.45× at S = 4; groups of 4 were less consistent (0.85–1.7×) and one 16-wide
-# vmap only matched sequential (benchmarks/README.md, bench_train.py).
-CPU_GROUP = 2
+#: XLA flags that make a CPU process single-threaded (set in a worker before JAX starts).
+SINGLE_THREAD_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+#: Set in the environment of a worker process (:mod:`regimebench.seed_processes`) to the number
+#: of worker processes of its run; :data:`ASKED_ENV` to the layout the run was asked for.
+WORKER_ENV = "REGIMEBENCH_SEED_WORKER"
+ASKED_ENV = "REGIMEBENCH_SEED_LAYOUT"
+
+
+def in_worker() -> bool:
+    """Whether this process is a seed worker (it never starts workers of its own)."""
+    return bool(os.environ.get(WORKER_ENV))
+
+
+def run_layout(seed_layout, group: int) -> dict:
+    """How this process's seeds are laid out, for records: the layout asked for, the number of
+    processes of the run, threads per process, the group size."""
+    if in_worker():
+        asked, processes = os.environ.get(ASKED_ENV, str(seed_layout)), int(os.environ[WORKER_ENV])
+    else:
+        asked, processes = str(seed_layout), 1
+    return {"seed_layout": asked, "processes": processes, "threads": threads_in_this_process(),
+            "group_size": group}
+
+_PROCESSES = re.compile(r"^\s*(\d+)\s*x\s*(\d+)\s*$")
 
 
 @dataclass(frozen=True)
 class Layout:
-    """A resolved layout: ``group`` seeds per vmapped group, ``processes`` worker processes."""
+    """A resolved layout: ``processes`` worker processes, ``group`` seeds per vmapped group."""
 
+    processes: int
     group: int
-    processes: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.processes}x{self.group}" if self.processes > 1 else str(self.group)
 
 
-def _cpu_group(n_seeds: int) -> int:
-    """At most CPU_GROUP seeds per group, choosing the size that pads the last group least."""
-    if n_seeds <= CPU_GROUP:
-        return n_seeds
-    return min(range(CPU_GROUP, 1, -1), key=lambda g: (math.ceil(n_seeds / g) * g, -g))
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def threads_in_this_process() -> int | None:
+    """1 when this process runs XLA single-threaded (:data:`SINGLE_THREAD_XLA_FLAGS`), else
+    ``None`` (XLA's default)."""
+    return 1 if "intra_op_parallelism_threads=1" in os.environ.get("XLA_FLAGS", "") else None
+
+
+def auto_layout(n_seeds: int, *, cross_seed: bool = False, backend: str | None = None,
+                cores: int | None = None) -> Layout:
+    """What ``"auto"`` means for ``n_seeds`` seeds on this machine.
+
+    * Accelerators: one vmapped group of all seeds (one small PINN leaves a GPU mostly idle).
+    * CPU with several cores and several seeds: one single-threaded worker process per core (at
+      most one per seed), each running its seeds one at a time with the unbatched program.
+    * Otherwise (one core, one seed, or cross-seed diagnostics, which need every seed's final
+      parameters in one process): seeds one at a time in this process.
+
+    Why, on CPU (2-core machine, helmholtz, 4 × 64 tanh MLP, 512 + 128 points, float32, Adam;
+    ``benchmarks/bench_layouts.py``, machine shared with other jobs, so noisy): one process gets
+    no gain from XLA's intra-op threads on a PINN step (218–226 seed-steps/s with the default
+    threads, 219–224 single-threaded), vmapped groups did not beat sequential seeds once a single
+    seed runs unbatched (groups of 2: 213, of 4: 200, against 218–226), and two single-threaded
+    processes, one per core, trained four seeds at 1.37× one process (305 against 218–226
+    seed-steps/s; 0.97× in a repeat while other jobs held a core). Compilation happens once per
+    process, in parallel, and hits the persistent cache when it is warm.
+    """
+    backend = backend or jax.default_backend()
+    if backend != "cpu":
+        return Layout(1, max(1, n_seeds))
+    cores = available_cores() if cores is None else cores
+    processes = min(cores, n_seeds)
+    if processes >= 2 and not cross_seed:
+        return Layout(processes, 1)
+    return Layout(1, 1)
+
+
+def resolve_layout(layout: str | int, n_seeds: int, *, cross_seed: bool = False) -> Layout:
+    """The :class:`Layout` of ``layout`` (see the module docstring) for ``n_seeds`` seeds."""
+    n_seeds = max(1, n_seeds)
+    if isinstance(layout, bool):
+        raise ValueError(f"unknown seed layout {layout!r}")
+    if isinstance(layout, int) or (isinstance(layout, str) and layout.strip().isdigit()):
+        return Layout(1, max(1, min(int(layout), n_seeds)))
+    text = str(layout).strip()
+    if text == "vmap":
+        return Layout(1, n_seeds)
+    if text == "sequential":
+        return Layout(1, 1)
+    if text == "auto":
+        return auto_layout(n_seeds, cross_seed=cross_seed)
+    m = _PROCESSES.match(text)
+    if m:
+        p, g = int(m.group(1)), int(m.group(2))
+        if p < 1 or g < 1:
+            raise ValueError(f"seed layout {layout!r}: processes and group size must be ≥ 1")
+        p = min(p, n_seeds)
+        return Layout(p, max(1, min(g, math.ceil(n_seeds / p))))
+    raise ValueError(f"unknown seed layout {layout!r}: use auto, vmap, sequential, a group "
+                     "size, or <processes>x<group size> (e.g. 2x1)")
 
 
 def group_size(layout: str | int, n_seeds: int) -> int:
-    """Group size of an in-process ``layout`` for ``n_seeds`` seeds (see the module docstring)."""
-    if isinstance(layout, int) or (isinstance(layout, str) and layout.isdigit()):
-        return max(1, min(int(layout), n_seeds))
-    if layout == "vmap":
-        return n_seeds
-    if layout == "sequential":
-        return 1
-    if layout == "auto":
-        return n_seeds if jax.default_backend() != "cpu" else _cpu_group(n_seeds)
-    raise ValueError(f"unknown seed layout {layout!r}: use auto, vmap, sequential or a group size")
-
-
-def resolve_layout(layout: str | int, n_seeds: int) -> int:
-    """Group size for ``layout`` (kept name: see :func:`group_size`)."""
-    return group_size(layout, n_seeds)
+    """Seeds per vmapped group when ``layout`` runs ``n_seeds`` seeds in *this* process (a
+    worker of a multi-process layout runs its share with the layout's group size)."""
+    return resolve_layout(layout, n_seeds).group

@@ -24,7 +24,7 @@ from ..outcomes import FailureReason, Status
 from ..problem import AbstractTask
 from ..solver import SolverSpec
 from . import programs
-from .layout import group_size
+from .layout import resolve_layout, run_layout
 from .results import SeedResult, TrainResult, evals_number, finite_or_none
 from .setup import PhaseBudget, Setup, build_phases, build_setup, phase_ends
 from .state import SeedState
@@ -230,7 +230,8 @@ def train(task: AbstractTask, solver: SolverSpec, evals: int, sizes: dict[str, i
     """
     t_all = time.perf_counter()
     seeds = [int(s) for s in seeds]
-    group = group_size(seed_layout, len(seeds))
+    resolved = resolve_layout(seed_layout, len(seeds))
+    group = resolved.group
     n_groups = math.ceil(len(seeds) / group)
     evals = int(evals)
     n_log = max(1, min(int(n_log), 512))
@@ -240,8 +241,8 @@ def train(task: AbstractTask, solver: SolverSpec, evals: int, sizes: dict[str, i
     run = _Run(setup, build_phases(solver), tuple(p.kind for p in solver.phases),
                phase_ends(solver, evals), evals, max(1, math.ceil(evals / n_log)), probes,
                diagnostics)
-    layout = {"seed_layout": str(seed_layout), "processes": 1, "threads": None,
-              "group_size": group, "groups": n_groups, "chunk_steps": run.chunk,
+    # (a worker of a multi-process layout records the run's layout, not only its own share)
+    layout = {**run_layout(seed_layout, group), "groups": n_groups, "chunk_steps": run.chunk,
               "curve_points": -(-task.eval_set.inputs.shape[0]
                                 // task.curve_stride(task.eval_set.inputs.shape[0]))}
     roles = {k: str(v) for k, v in task.term_roles.items()}
