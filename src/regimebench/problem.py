@@ -89,7 +89,7 @@ EQUATION_ROLES = frozenset({TermRole.RESIDUAL, TermRole.CONSTRAINT})
 #: Training curves evaluate rel. L2 on a fixed subsample of at most this many evaluation points:
 #: every ⌈m / CURVE_POINTS⌉-th point of the flattened evaluation set (the same points at every
 #: log and for every seed). The final metrics use the whole set. See :meth:`AbstractTask.curve_error`.
-CURVE_POINTS = 4096
+CURVE_POINTS = 1024
 
 
 class ProblemError(ValueError):

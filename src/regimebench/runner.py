@@ -49,6 +49,7 @@ def execute(planned: Planned, *, progress: Callable[[int, int], None] | None = N
         check_writable(out)
         from .train import train
 
+        injected = train_fn is not None  # a test's function cannot cross into workers
         train_fn = train_fn or train
         index = {planned.specs[i].seed: i for i in todo}
         seeds = [planned.specs[i].seed for i in todo]
@@ -66,7 +67,7 @@ def execute(planned: Planned, *, progress: Callable[[int, int], None] | None = N
 
         cross_seed = diag is not None and diag.landscape and len(todo) > 1
         layout = _layout(planned.request.seed_layout, len(todo), cross_seed)
-        if layout.processes > 1 and not in_worker():
+        if layout.processes > 1 and not in_worker() and not injected:
             # one single-threaded worker per core; each writes its seeds' records itself
             run_in_processes(planned, todo, layout, progress, crashed=lambda i, text: write(
                 i, crashed_record(planned, planned.specs[i], text, "worker_died")))

@@ -51,6 +51,11 @@ class CostModel(enum.StrEnum):
     LINE_SEARCH = "line_search"  # the evaluations the step reports
     MEASURED = "measured"  # FLOPs of the compiled step / FLOPs of one gradient, measured once
 
+    @property
+    def fixed(self) -> bool:
+        """Whether every step costs the same (known before the step runs)."""
+        return self is not CostModel.LINE_SEARCH
+
 
 def frozen_options(options: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     """``options`` as a sorted tuple of pairs, lists and tables frozen too (hashable, so usable

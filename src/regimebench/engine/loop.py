@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -33,6 +34,9 @@ from .step import log_keys
 __all__ = ["train", "measure_step_cost"]
 
 GroupCallback = Callable[[list[SeedResult], TrainResult], None]
+
+#: Chunks queued ahead of the one whose log the host is reading (fixed-cost phases).
+LOOKAHEAD = 2
 
 
 @dataclass
@@ -132,9 +136,15 @@ def _run_group(run: _Run, padded: list[int], clock: _Clock,
     first = jax.device_get(clock.run("eval_s", final, setup, _without_opt_state(state)))
     point = {k: first[k] for k in log_keys(setup.task.term_names)}
     point["rel_l2"] = first["rel_l2_curve"]  # curves use the curve subsample throughout
+    probe = None
     if run.probes is not None:
-        probe = clock.program(programs.first_probes, setup, state, *run.probes)
-        point.update(jax.device_get(clock.run("train_s", probe, setup, state, *run.probes)))
+        batches = run.probes[0]
+        probe_program = clock.program(programs.probes, setup, _without_opt_state(state), batches)
+
+        def probe(state):  # dispatched, not waited for
+            return probe_program(setup, _without_opt_state(state), batches)
+
+        point.update(jax.device_get(clock.run("train_s", probe, state)))
     logs = [point]
     gstep = 0
     for i, phase in enumerate(run.phases):
@@ -145,25 +155,53 @@ def _run_group(run: _Run, padded: list[int], clock: _Clock,
             run.phase_info.append(info)
         budget = PhaseBudget.of(run.ends[i], max_cost, step_cost)
         evals, failed = (np.asarray(x) for x in jax.device_get((state.evals, state.failed)))
-        phase_step = 0
-        while not np.all(failed | (evals + max_cost > run.ends[i])):
-            inputs = programs.ChunkInputs(
-                setup, phase, budget, jnp.asarray(phase_step, jnp.int32),
-                jnp.asarray(gstep, jnp.int32), jnp.asarray(len(logs), jnp.int32), run.chunk,
-                run.probes)
-            chunk = clock.program(programs.run_chunk, inputs, state)
-            t0 = time.perf_counter()
-            state, log = chunk(inputs, state)
-            log = jax.device_get(log)  # waits for the chunk: its time is training time
-            clock.train_s += time.perf_counter() - t0
+        # Fixed-cost phases know how many chunks they need; the next chunks are queued before
+        # the last log is read, so the device never waits for the host. Other phases (line
+        # searches) decide after each chunk.
+        planned = (_chunks_needed(evals, failed, run.ends[i], step_cost, run.chunk)
+                   if phase.cost_model.fixed else None)
+
+        def inputs(phase_step, gstep, phase=phase, budget=budget):
+            return programs.ChunkInputs(setup, phase, budget, jnp.asarray(phase_step, jnp.int32),
+                                        jnp.asarray(gstep, jnp.int32), run.chunk)
+
+        chunk = clock.program(programs.run_chunk, inputs(0, 0), state)  # compiled once
+        pending: deque = deque()
+        dispatched = phase_step = 0
+        t0 = time.perf_counter()
+        while True:
+            while len(pending) < LOOKAHEAD and (
+                    dispatched < planned if planned is not None
+                    else not pending and not np.all(failed | (evals + max_cost > run.ends[i]))):
+                state, log = chunk(inputs(phase_step, gstep), state)
+                if probe is not None and (len(logs) + len(pending)) % run.probes[1] == 0:
+                    log = {**log, **probe(state)}
+                pending.append(log)
+                dispatched += 1
+                gstep += run.chunk
+                phase_step += run.chunk
+            if not pending:
+                break
+            log = jax.device_get(pending.popleft())  # waits for that chunk only
             logs.append(log)
-            gstep += run.chunk
-            phase_step += run.chunk
             evals, failed = np.asarray(log["evals"]), np.asarray(log["failed"])
+            if planned is not None and np.all(failed):
+                planned = dispatched  # every seed froze: queue nothing more
             progress(float(np.min(np.where(failed, run.evals, evals))))
+        clock.train_s += time.perf_counter() - t0
     final_out = jax.device_get(clock.run("eval_s", final, setup, _without_opt_state(state)))
-    curves = {k: np.stack([np.asarray(lg[k]) for lg in logs], axis=-1) for k in logs[0]}
+    # log points that were not probed hold NaN for the probes (null in records)
+    curves = {k: np.stack([np.asarray(lg.get(k, np.full(len(padded), np.nan)))
+                           for lg in logs], axis=-1) for k in logs[0]}
     return state, curves, final_out
+
+
+def _chunks_needed(evals, failed, end: float, cost: float, chunk: int) -> int:
+    """Chunks until every active seed of a fixed-cost phase has spent what fits in ``end``: a
+    seed steps while ``evals + cost ≤ end``."""
+    steps = np.floor((end - np.asarray(evals, np.float64)) / cost + 1e-6)
+    steps = np.where(np.asarray(failed), 0, np.maximum(steps, 0))
+    return int(math.ceil(float(steps.max()) / chunk)) if steps.size else 0
 
 
 def _seed_curves(curves: dict, j: int) -> dict[str, list]:

@@ -1,25 +1,23 @@
 """Training-time probes logged with the curves: gradient SNR and per-term gradient norms.
 
-At every ``interval``-th log (:class:`~regimebench.diagnostics.DiagnosticsConfig`) the chunk
-program evaluates, per seed, the gradient signal-to-noise ratio of the training loss and the
-gradient norm of each unweighted term (:mod:`regimebench.diagnostics.snr`); elsewhere the probe
-values are NaN (null in records). The branch is a ``lax.cond`` on the shared log index, so the
-probe costs nothing on the logs it skips, also under the seed vmap.
+At every ``interval``-th log point (:class:`~regimebench.diagnostics.DiagnosticsConfig`) the
+engine evaluates, per seed, the gradient signal-to-noise ratio of the training loss and the
+gradient norm of each unweighted term (:mod:`regimebench.diagnostics.snr`), with the program
+:func:`regimebench.engine.programs.probes`; elsewhere the probe values are NaN (null in records).
 """
 
 from __future__ import annotations
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 
 from ..diagnostics import gradient_snr, term_grad_norms
 from ..outcomes import TermRole
 from ..problem import squared_residuals
 from .setup import Setup
-from .state import SeedState, over_seeds
+from .state import SeedState
 
-__all__ = ["snr_split_key", "probe_seed", "probe_log"]
+__all__ = ["snr_split_key", "probe_seed"]
 
 
 def snr_split_key(setup: Setup, batch) -> str:
@@ -48,15 +46,3 @@ def probe_seed(setup: Setup, s: SeedState, snr_batches: int) -> dict[str, jax.Ar
                                snr_batches, tw, pw)}
     out.update(term_grad_norms(sq_fn, s.params, s.batch, names))
     return out
-
-
-def probe_log(setup: Setup, state: SeedState, log_index: jax.Array, snr_batches: int,
-              interval: int) -> dict[str, jax.Array]:
-    """Probes of all seeds (stacked ``state``) if ``log_index % interval == 0``, else NaN."""
-    probe = over_seeds(lambda s: probe_seed(setup, s, snr_batches))
-    shapes = eqx.filter_eval_shape(probe, state)
-
-    def skipped():
-        return jax.tree.map(lambda sd: jnp.full(sd.shape, jnp.nan, sd.dtype), shapes)
-
-    return jax.lax.cond(log_index % interval == 0, lambda: probe(state), skipped)

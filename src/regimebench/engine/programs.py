@@ -14,6 +14,7 @@ Programs (S = seeds in the group, stacked on the leading axis of the state):
 ``init_group``       keys (S,) → initial states (parameters, points, weighting state)
 ``init_phase``       (setup, phase), state → state with the phase's optimizer state
 ``run_chunk``        (setup, phase, budget, steps…), state → state after ``n`` steps, log point
+``probes``           setup, state → gradient SNR and per-term gradient norms (probed logs)
 ``final_metrics``    setup, state → metrics on the full evaluation set, extra metrics
 ``predictions``      setup, params → predictions on the full evaluation set (float64)
 ``step_one``         one seed's phase step alone (FLOP count of measured phases)
@@ -34,13 +35,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..components.optimizers import AbstractPhase
-from .probes import probe_log
+from .probes import probe_seed
 from .setup import PhaseBudget, Setup
 from .state import SeedState, over_seeds, strong
 from .step import final_seed, gradient, init_phase, init_seed, log_seed, objective, train_step
 
 __all__ = ["compiled", "clear", "ChunkInputs", "init_group", "init_phase_group", "run_chunk",
-           "final_metrics", "predictions", "step_one", "gradient_one", "flops"]
+           "probes", "final_metrics", "predictions", "step_one", "gradient_one", "flops"]
 
 
 class ChunkInputs(eqx.Module):
@@ -51,9 +52,7 @@ class ChunkInputs(eqx.Module):
     budget: PhaseBudget
     phase_step0: jax.Array  # steps of this phase before the chunk (shared by all seeds)
     gstep0: jax.Array  # steps of the run before the chunk
-    log_index: jax.Array  # index of the log point this chunk produces (probe schedule)
     n_steps: int = eqx.field(static=True)
-    probes: tuple[int, int] | None = eqx.field(static=True)  # (snr_batches, interval) or None
 
 
 @eqx.filter_jit
@@ -80,17 +79,19 @@ def run_chunk(inputs: ChunkInputs, state: SeedState):
         return vstep(s, inputs.phase_step0 + i, inputs.gstep0 + i), None
 
     state, _ = jax.lax.scan(body, state, jnp.arange(inputs.n_steps, dtype=jnp.int32))
-    log = over_seeds(lambda s: log_seed(setup, s))(state)
-    if inputs.probes is not None:
-        batches, interval = inputs.probes
-        log = {**log, **probe_log(setup, state, inputs.log_index, batches, interval)}
-    return state, log
+    return state, over_seeds(lambda s: log_seed(setup, s))(state)
 
 
 @eqx.filter_jit
-def first_probes(setup: Setup, state: SeedState, snr_batches: int, interval: int):
-    """The probes at the first curve point (log index 0, always probed)."""
-    return probe_log(setup, state, jnp.asarray(0), snr_batches, interval)
+def probes(setup: Setup, state: SeedState, snr_batches: int):
+    """Gradient SNR and per-term gradient norms of every seed (the curves' probes).
+
+    A program of its own, called after the chunks whose log point is probed: it compiles once
+    (not once inside the chunk and once more for the first point), and the chunk program stays
+    free of it. It reads the chunk's output state before the next chunk takes it over (the
+    runtime orders the donation after this read).
+    """
+    return over_seeds(lambda s: probe_seed(setup, s, snr_batches))(state)
 
 
 @eqx.filter_jit
