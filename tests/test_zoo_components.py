@@ -387,6 +387,24 @@ def test_soap_refreshes_on_the_shared_step():
     assert not np.allclose(s2.q_left["W"], np.eye(3))
 
 
+def test_soap_refresh_is_a_real_branch_under_the_seed_vmap():
+    """With the shared step (unbatched under vmap) the eigendecompositions sit in a real
+    ``cond``; on the per-seed count (batched) vmap turns the branch into a ``select`` that
+    computes both sides every step."""
+    soap = scale_by_soap(precondition_frequency=5)
+    params = {"W": jnp.ones((2, 3, 2))}  # two seeds
+    state = jax.vmap(soap.init)(params)
+
+    def jaxpr(step):
+        upd = jax.vmap(lambda g, s, p: soap.update(g, s, p, step=step), in_axes=(0, 0, 0))
+        return str(jax.make_jaxpr(upd)(params, state, params))
+
+    shared = jaxpr(jnp.asarray(3))
+    assert "cond[" in shared and "eigh" in shared
+    per_seed = str(jax.make_jaxpr(jax.vmap(soap.update))(params, state, params))
+    assert "cond[" not in per_seed and "select_n" in per_seed
+
+
 def test_zoo_components_are_per_seed_under_vmap():
     """SOAP + grad-norm + RAD: seeds batched together equal seeds run one by one."""
     p = load_problem("helmholtz")

@@ -40,7 +40,7 @@ import abc
 import contextlib
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -389,7 +389,7 @@ class TaskInfo:
     sizes: Mapping[str, Mapping[str, int]]  # tier -> term -> count
     difficulty: Axis
     data: Axis
-    budgets: Mapping[str, int] = None  # type: ignore[assignment]  # filled by the parser
+    budgets: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,16 @@ Modules, one job each:
 ``step``         per-seed functions: initialise, start a phase, step, log, final metrics
 ``probes``       gradient-SNR and per-term gradient-norm probes logged with the curves
 ``programs``     the module-level compiled programs, compiled ahead of time once per structure
-``layout``       seed layouts (vmapped groups, processes)
+``layout``       seed layouts: vmapped groups here, worker processes
+                 (:mod:`regimebench.seed_processes` runs those), what ``auto`` picks
 ``loop``         :func:`train`: groups, phases, chunks, timing, results
 ``results``      :class:`~.results.SeedResult`, :class:`~.results.TrainResult`
 =============== ==============================================================================
+
+Results as they come. ``train(..., on_group=callback)`` hands each seed group's results over as
+soon as the group has finished (the runner writes their records then), so an interrupted run
+keeps every finished seed; what needs every seed (cross-seed diagnostics) comes at the end and
+is listed in ``TrainResult.amended``.
 
 Compile once. Every program takes the task, the components and the state as *arguments* (the
 diffrax way): physics parameters (``a2``, ``ν``, ``Re``, …), the evaluation set and stored data
