@@ -68,8 +68,7 @@ class GroupRunner:
             state = programs.init_group(self.setup, keys)
             self.states.append(programs.init_phase_group(self.setup, self.phase, state))
         zero = jnp.asarray(0, jnp.int32)
-        self.inputs = programs.ChunkInputs(self.setup, self.phase, self.budget, zero, zero, zero,
-                                           CHUNK, None)
+        self.inputs = programs.ChunkInputs(self.setup, self.phase, self.budget, zero, zero, CHUNK)
         self.fn = programs.run_chunk
         self.n_seeds = n_seeds
 

@@ -131,8 +131,7 @@ def test_chunk_donates_its_input_state(task):
     from regimebench.engine.setup import PhaseBudget
 
     step0 = jnp.asarray(0, jnp.int32)
-    inputs = programs.ChunkInputs(setup, phase, PhaseBudget.of(4, 1, 1), step0, step0, step0, 2,
-                                  None)
+    inputs = programs.ChunkInputs(setup, phase, PhaseBudget.of(4, 1, 1), step0, step0, 2)
     new, _ = programs.run_chunk(inputs, state)
     jax.block_until_ready(new)
     # donated buffers are consumed by the call (on CPU too: jax ≥ 0.4.3x supports donation there)

@@ -66,7 +66,7 @@ def execute(planned: Planned, *, progress: Callable[[int, int], None] | None = N
             written[i] = rec
 
         cross_seed = diag is not None and diag.landscape and len(todo) > 1
-        layout = _layout(planned.request.seed_layout, len(todo), cross_seed)
+        layout = _layout(planned.request.seed_layout, len(todo), cross_seed, planned.evals)
         if layout.processes > 1 and not in_worker() and not injected:
             # one single-threaded worker per core; each writes its seeds' records itself
             run_in_processes(planned, todo, layout, progress, crashed=lambda i, text: write(
@@ -118,10 +118,10 @@ def execute(planned: Planned, *, progress: Callable[[int, int], None] | None = N
     return [read_record(p) if p.is_file() else {} for p in planned.paths]
 
 
-def _layout(seed_layout, n_seeds: int, cross_seed: bool):
+def _layout(seed_layout, n_seeds: int, cross_seed: bool, evals: int):
     """The resolved seed layout, or :class:`BenchError` for a bad one (before any training)."""
     try:
-        layout = resolve_layout(seed_layout, n_seeds, cross_seed=cross_seed)
+        layout = resolve_layout(seed_layout, n_seeds, cross_seed=cross_seed, evals=evals)
     except ValueError as e:
         raise BenchError(str(e)) from None
     if layout.processes > 1 and cross_seed:

@@ -26,7 +26,7 @@ import jax
 
 __all__ = ["Layout", "resolve_layout", "group_size", "auto_layout", "available_cores",
            "SINGLE_THREAD_XLA_FLAGS", "threads_in_this_process", "in_worker", "WORKER_ENV",
-           "ASKED_ENV", "run_layout"]
+           "ASKED_ENV", "run_layout", "MIN_EVALS_FOR_WORKERS"]
 
 #: XLA flags that make a CPU process single-threaded (set in a worker before JAX starts).
 SINGLE_THREAD_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
@@ -79,37 +79,48 @@ def threads_in_this_process() -> int | None:
     return 1 if "intra_op_parallelism_threads=1" in os.environ.get("XLA_FLAGS", "") else None
 
 
-def auto_layout(n_seeds: int, *, cross_seed: bool = False, backend: str | None = None,
-                cores: int | None = None) -> Layout:
-    """What ``"auto"`` means for ``n_seeds`` seeds on this machine.
+#: Below this many gradient evaluations per seed, compilation (about 10 s per process on a
+#: 2-core CPU) outweighs training (~100 steps/s), so ``auto`` keeps one process: workers would
+#: each compile the same programs for no gain in wall time (the smoke tier, tests, CI).
+MIN_EVALS_FOR_WORKERS = 1000
+
+
+def auto_layout(n_seeds: int, *, cross_seed: bool = False, evals: int | None = None,
+                backend: str | None = None, cores: int | None = None) -> Layout:
+    """What ``"auto"`` means for ``n_seeds`` seeds of ``evals`` evaluations on this machine.
 
     * Accelerators: one vmapped group of all seeds (one small PINN leaves a GPU mostly idle).
     * CPU with several cores and several seeds: one single-threaded worker process per core (at
-      most one per seed), each running its seeds one at a time with the unbatched program.
-    * Otherwise (one core, one seed, or cross-seed diagnostics, which need every seed's final
-      parameters in one process): seeds one at a time in this process.
+      most one per seed), each running its seeds one at a time with the unbatched program —
+      unless the seeds are short (``evals`` below :data:`MIN_EVALS_FOR_WORKERS`) or cross-seed
+      diagnostics need every seed's final parameters in one process.
+    * Otherwise: seeds one at a time in this process.
 
-    Why, on CPU (2-core machine, helmholtz, 4 × 64 tanh MLP, 512 + 128 points, float32, Adam;
-    ``benchmarks/bench_layouts.py``, machine shared with other jobs, so noisy): one process gets
-    no gain from XLA's intra-op threads on a PINN step (218–226 seed-steps/s with the default
-    threads, 219–224 single-threaded), vmapped groups did not beat sequential seeds once a single
-    seed runs unbatched (groups of 2: 213, of 4: 200, against 218–226), and two single-threaded
-    processes, one per core, trained four seeds at 1.37× one process (305 against 218–226
-    seed-steps/s; 0.97× in a repeat while other jobs held a core). Compilation happens once per
-    process, in parallel, and hits the persistent cache when it is warm.
+    Why, on CPU (2-core machine, helmholtz, 512 + 128 points, float32, Adam;
+    ``benchmarks/bench_layouts.py``; the machine was shared with other jobs, so the numbers are
+    noisy): one process gets no gain from XLA's intra-op threads on a PINN step (4 × 64 MLP:
+    218–226 seed-steps/s with the default threads, 219–224 single-threaded; the default entry's
+    modified MLP: 117 and 129), vmapped groups did not beat sequential seeds once a single seed
+    runs unbatched (MLP: groups of 2 213, of 4 200; modified MLP: 122 and 109), and two
+    single-threaded processes, one per core, trained four seeds at 1.4–1.9× one process (MLP
+    305 against 218–226; modified MLP 250 against 129), though in runs where other jobs held a
+    core they only matched it. Compilation happens once per process, in parallel.
     """
     backend = backend or jax.default_backend()
     if backend != "cpu":
         return Layout(1, max(1, n_seeds))
     cores = available_cores() if cores is None else cores
     processes = min(cores, n_seeds)
-    if processes >= 2 and not cross_seed:
+    short = evals is not None and evals < MIN_EVALS_FOR_WORKERS
+    if processes >= 2 and not cross_seed and not short:
         return Layout(processes, 1)
     return Layout(1, 1)
 
 
-def resolve_layout(layout: str | int, n_seeds: int, *, cross_seed: bool = False) -> Layout:
-    """The :class:`Layout` of ``layout`` (see the module docstring) for ``n_seeds`` seeds."""
+def resolve_layout(layout: str | int, n_seeds: int, *, cross_seed: bool = False,
+                   evals: int | None = None) -> Layout:
+    """The :class:`Layout` of ``layout`` (see the module docstring) for ``n_seeds`` seeds of
+    ``evals`` evaluations each."""
     n_seeds = max(1, n_seeds)
     if isinstance(layout, bool):
         raise ValueError(f"unknown seed layout {layout!r}")
@@ -121,7 +132,7 @@ def resolve_layout(layout: str | int, n_seeds: int, *, cross_seed: bool = False)
     if text == "sequential":
         return Layout(1, 1)
     if text == "auto":
-        return auto_layout(n_seeds, cross_seed=cross_seed)
+        return auto_layout(n_seeds, cross_seed=cross_seed, evals=evals)
     m = _PROCESSES.match(text)
     if m:
         p, g = int(m.group(1)), int(m.group(2))
