@@ -308,44 +308,14 @@ def train(task: AbstractTask, solver: SolverSpec, evals: int, sizes: dict[str, i
 
         before = clock.total()
         state, curves, final = _run_group(run, padded, clock, group_progress)
-        t0 = time.perf_counter()
-        preds = np.asarray(jax.device_get(
-            clock.program(programs.predictions, setup, state.params)(setup, state.params)))
-        field_m, field_d = field_probes(preds, task.eval_set)
-        clock.eval_s += time.perf_counter() - t0
-        params = [jax.tree.map(lambda x, j=j: np.asarray(x)[j], state.params)
-                  for j in range(len(members))]
-        diags = [dict(d) for d in field_d[:len(members)]]
-        if diagnostics is not None and diagnostics.landscape:
-            t0 = time.perf_counter()
-            for d, extra in zip(diags, seed_landscape(setup, params, members, diagnostics)):
-                d.update(extra, config=diagnostics.as_dict())
-            clock.diagnostics_s += time.perf_counter() - t0
-        seconds = (clock.total() - before) / group  # a padded copy's share is charged to no seed
-        failed = np.asarray(state.failed)
-        failed_step = np.asarray(state.failed_step)
-        evals_done = np.asarray(state.evals)
-        group_results = []
-        for j, seed in enumerate(members):
-            metrics = _seed_metrics(final, curves, j)
-            metrics.update({k: v for k, v in field_m[j].items() if k not in metrics})
-            is_failed = bool(failed[j])
-            group_results.append(SeedResult(
-                seed=seed,
-                status=Status.FAILED if is_failed else Status.OK,
-                failure=FailureReason.NON_FINITE if is_failed else None,
-                failed_step=int(failed_step[j]) if is_failed else None,
-                evals=evals_number(evals_done[j]),
-                metrics=metrics,
-                curves=_seed_curves(curves, j),
-                seconds=seconds,
-                params=params[j] if keep_params else None,
-                diagnostics=diags[j],
-            ))
+        group_results, params, preds = _finish_group(run, task, members, state, curves, final,
+                                                     clock, keep_params)
+        for r in group_results:  # a padded copy's share of the time is charged to no seed
+            r.seconds = (clock.total() - before) / group
         results.extend(group_results)
         if cross:
             final_params.extend(params)
-            final_preds.extend(preds[:len(members)])
+            final_preds.extend(preds)
         if on_group is not None:
             on_group(group_results, snapshot())
 
@@ -361,6 +331,49 @@ def train(task: AbstractTask, solver: SolverSpec, evals: int, sizes: dict[str, i
     out = snapshot()
     out.amended = amended
     return out
+
+
+def _finish_group(run: _Run, task: AbstractTask, members: list[int], state: SeedState,
+                  curves: dict, final: dict, clock: _Clock, keep_params: bool
+                  ) -> tuple[list[SeedResult], list, np.ndarray]:
+    """The results of a trained group's real members (padding dropped): metrics, curves, field
+    probes of the predictions and, with landscape diagnostics, the per-seed Hessian probes.
+
+    Returns the results, each member's final parameters and the group's float64 predictions.
+    """
+    setup, diagnostics = run.setup, run.diagnostics
+    t0 = time.perf_counter()
+    predict = clock.program(programs.predictions, setup, state.params)
+    preds = np.asarray(jax.device_get(predict(setup, state.params)))
+    field_m, field_d = field_probes(preds[:len(members)], task.eval_set)
+    clock.eval_s += time.perf_counter() - t0
+    params = [jax.tree.map(lambda x, j=j: np.asarray(x)[j], state.params)
+              for j in range(len(members))]
+    diags = [dict(d) for d in field_d]
+    if diagnostics is not None and diagnostics.landscape:
+        t0 = time.perf_counter()
+        for d, extra in zip(diags, seed_landscape(setup, params, members, diagnostics)):
+            d.update(extra, config=diagnostics.as_dict())
+        clock.diagnostics_s += time.perf_counter() - t0
+    failed, failed_step, evals_done = (np.asarray(x) for x in
+                                       (state.failed, state.failed_step, state.evals))
+    results = []
+    for j, seed in enumerate(members):
+        metrics = _seed_metrics(final, curves, j)
+        metrics.update({k: v for k, v in field_m[j].items() if k not in metrics})
+        is_failed = bool(failed[j])
+        results.append(SeedResult(
+            seed=seed,
+            status=Status.FAILED if is_failed else Status.OK,
+            failure=FailureReason.NON_FINITE if is_failed else None,
+            failed_step=int(failed_step[j]) if is_failed else None,
+            evals=evals_number(evals_done[j]),
+            metrics=metrics,
+            curves=_seed_curves(curves, j),
+            params=params[j] if keep_params else None,
+            diagnostics=diags[j],
+        ))
+    return results, params, preds[:len(members)]
 
 
 def _timing(clock: _Clock, results: list[SeedResult], t_all: float) -> dict[str, float | None]:
