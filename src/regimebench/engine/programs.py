@@ -127,10 +127,10 @@ def gradient_one(setup: Setup, state: SeedState):
 # ---------------------------------------------------------------------------------------------
 # Ahead-of-time compilation, cached by argument structure.
 
-#: Compiled executables kept alive at once. Each run needs about eight; a bound keeps long
-#: processes (sweeps, benchmark sessions) from piling up executables (about 60 live programs
-#: once crashed XLA:CPU, see benchmarks/conftest.py).
-MAX_PROGRAMS = 48
+#: Compiled executables kept alive at once. A run needs six to eight; a bound keeps long
+#: processes (sweeps, test and benchmark sessions) from piling up executables (about 60 live
+#: programs once crashed XLA:CPU, see benchmarks/conftest.py).
+MAX_PROGRAMS = 32
 _CACHE: OrderedDict[Any, Any] = OrderedDict()
 
 
