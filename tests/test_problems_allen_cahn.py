@@ -54,11 +54,12 @@ class SpectralModel(eqx.Module):
 
     def __call__(self, z):
         t, x = (z[0] + 1.0) / 2.0, z[1]
-        slices = jnp.real(self.coeffs @ jnp.exp(1j * self.k * (x + 1.0)))
+        phase = self.k * (x + 1.0)
+        slices = jnp.real(self.coeffs @ jnp.exp(jax.lax.complex(jnp.zeros_like(phase), phase)))
         idx = jnp.arange(5)
         lag = jnp.stack([
-            jnp.prod(jnp.where(idx == j, 1.0, (t - self.t_nodes) / (self.t_nodes[j] - self.t_nodes
-                                                                  + (idx == j))))
+            jnp.prod(jnp.where(idx == j, 1.0, (t - self.t_nodes) / (
+                self.t_nodes[j] - self.t_nodes + (idx == j).astype(self.t_nodes.dtype))))
             for j in range(5)
         ])
         return jnp.atleast_1d(lag @ slices)

@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 from ._catalogue import solvers_dir
-from .budget import tier_evals
 from .choices import DiagnosticsMode, parse_choice, parse_seed_layout
 from .errors import BenchError
 from .limits import MANY_SEEDS, MAX_SEED, MAX_SEEDS, check_seed_range
@@ -189,7 +188,7 @@ def plan(request: RunRequest) -> Planned:
         raise BenchError(f"seeds must be integers from 0 to {MAX_SEED}, got {bad[:3]}"
                          + (f" and {len(bad) - 3} more" if len(bad) > 3 else ""))
     try:
-        evals = request.evals or tier_evals(request.budget, problem.budgets)
+        evals = request.evals or problem.budget(info.name, request.budget)
         # The data axis names either a sampled term (collocation/sample count, set in sizes) or a
         # problem parameter (e.g. an operator task's number of training pairs, which defines
         # the dataset and hence the reference): the latter is applied as a parameter override.

@@ -95,7 +95,9 @@ class SpectralConv2d(eqx.Module):
         m1 = min(self.modes1, h // 2)
         m2 = min(self.modes2, w // 2 + 1)
         v_hat = jnp.fft.rfft2(v, axes=(-2, -1))
-        wgt = (self.re + 1j * self.im)[..., :m1, :m2].astype(v_hat.dtype)
+        # lax.complex: the complex weights in the parameters' own precision (re + 1j·im would
+        # need an implicit float → complex promotion)
+        wgt = jax.lax.complex(self.re, self.im)[..., :m1, :m2].astype(v_hat.dtype)
         top = jnp.einsum("oixy,ixy->oxy", wgt[0], v_hat[:, :m1, :m2])
         bottom = jnp.einsum("oixy,ixy->oxy", wgt[1], v_hat[:, h - m1:, :m2])
         out = jnp.zeros((wgt.shape[1], h, w // 2 + 1), dtype=v_hat.dtype)
