@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -466,11 +467,26 @@ def test_every_value_of_an_entry_is_checked(tmp_path, line, message):
     assert sorted(p.name for p in entry.iterdir()) == ["solver.toml"]  # nothing written
 
 
-@pytest.mark.xfail(strict=True, reason="the optimizer factories (components/optimizers.py) do "
-                                       "not check lr > 0 yet; listed for the lead")
-def test_a_negative_learning_rate_is_refused(tmp_path):
-    entry = _entry_with(tmp_path, "lr = -1e-3")
-    one_line(bench("validate", "--no-smoke", entry), 2, "'lr'")
+@pytest.mark.parametrize("line, option", [
+    ("lr = -1e-3", "adam option 'lr' must be positive"),
+    ("lr = 1e-3\nb1 = 2.0", "adam option 'b1' must be in [0, 1)"),
+    ("lr = 1e-3\neps = -1.0", "adam option 'eps' must be positive"),
+    ("lr = 1e-3\ndecay_steps = 0", "adam option 'decay_steps' must be a positive integer"),
+])
+def test_out_of_range_optimizer_options_are_refused(tmp_path, line, option):
+    entry = _entry_with(tmp_path, line)  # a line starting "lr = " replaces the phase's lr line
+    one_line(bench("validate", "--no-smoke", entry), 2, option)
+
+
+def test_a_negative_term_weight_is_refused(tmp_path):
+    from regimebench.solver import SolverSpecError, parse_solver
+
+    raw = tomllib.loads(TINY_ENTRY.format(name="bad", arch="mlp"))
+    raw["weighting"] = {"kind": "fixed", "weights": {"bc": -1.0}}
+    with pytest.raises(SolverSpecError, match="weight of 'bc' must be a finite number ≥ 0"):
+        parse_solver(raw, where="bad/solver.toml")
+    raw["weighting"] = {"kind": "fixed", "weights": {"pde": 0.0}}  # 0: recorded, not trained
+    assert parse_solver(raw, where="ok/solver.toml").weighting.options == {"weights": {"pde": 0.0}}
 
 
 # ======================================================================= 8. the smaller ones

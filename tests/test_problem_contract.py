@@ -71,13 +71,6 @@ def _cases():
     out = []
     for name in [*list_problems(), TOY]:
         marks = []
-        if name in ("burgers", "allen-cahn"):
-            # Their extra_metrics (regimebench.timewise) write rel_l2_t_last, which the generic
-            # field probe (diagnostics/fields.py) also writes with another meaning (last slice
-            # vs last quarter): the duplicated time-window definitions of issue 13, unified on
-            # the stats branch. strict: the mark must go when that lands.
-            marks.append(pytest.mark.xfail(strict=True, reason="rel_l2_t_last defined twice "
-                                                                "(timewise vs fields, issue 13)"))
         out.append(pytest.param(name, id=name, marks=marks))
     return out
 

@@ -11,8 +11,10 @@ Loss terms:
 * ``ic`` — ``u(0, x) + sin(πx)`` at points uniform on t = 0;
 * ``bc`` — ``u(t, ±1)`` at points uniform on the two walls.
 
-``extra_metrics`` reports the error per quarter of the time interval and at t = 0.99
-(:func:`regimebench.timewise.time_window_errors`).
+The error per quarter of the time interval and at the last time level (``rel_l2_t_q1`` …
+``rel_l2_t_q4``, ``rel_l2_t_last``) comes from the generic field probes, which compute it with
+:func:`regimebench.timewise.time_window_errors` for every task whose evaluation grid has a
+``t`` axis.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from regimebench.problem import (
     uniform_box,
     uniform_box_boundary,
 )
-from regimebench.timewise import time_window_errors
 
 SPEC = problem_spec(__file__)  # name and version from problem.toml beside this file
 # Points are (t, x).
@@ -103,10 +104,6 @@ class BurgersForward(PointwiseTask):
             "bc": jax.vmap(u)(batch["bc"]),
         }
 
-    def extra_metrics(self, model):
-        ev = self.eval_set
-        pred = self.predict(model, ev.inputs).astype(ev.targets.dtype)  # compared in float64
-        return time_window_errors(pred, ev.targets, ev.grid_shape)
 
 
 TASKS = {"forward": BurgersForward}

@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .engine.layout import resolve_layout
-from .labels import label_record, landscape_family
 from .planner import BenchError, Planned, RunRequest, check_writable, plan
 from .record import RecordError, RunSpec, read_record, record_path, write_record
 from .recording import crash_record, crashed_record, result_record
@@ -40,7 +39,8 @@ def execute(planned: Planned, *, progress: Callable[[int, int], None] | None = N
     Ctrl-C, ``kill -9``, a crash in a later group — keeps every finished seed, and the rerun
     trains only the missing ones. What can only be known once every seed has finished (mode
     connectivity and CKA across seeds with ``--diagnostics full``, and the landscape labels,
-    relative to this run's seeds) is added at the end by rewriting those records, atomically.
+    relative to every seed of the group) is added at the end by rewriting those records,
+    atomically.
     ``train_fn`` replaces :func:`regimebench.train.train` (tests use it to inject faults).
     """
     todo = planned.todo
@@ -71,6 +71,7 @@ def execute(planned: Planned, *, progress: Callable[[int, int], None] | None = N
             # one single-threaded worker per core; each writes its seeds' records itself
             run_in_processes(planned, todo, layout, progress, crashed=lambda i, text: write(
                 i, crashed_record(planned, planned.specs[i], text, "worker_died")))
+            _relabel(planned)
             return [read_record(p) if p.is_file() else {} for p in planned.paths]
 
         def on_group(group, snapshot) -> None:
@@ -85,20 +86,11 @@ def execute(planned: Planned, *, progress: Callable[[int, int], None] | None = N
                               n_log=planned.request.n_log,
                               seed_layout=planned.request.seed_layout, progress=progress,
                               on_group=on_group, **extra)
-            records = {index[sr.seed]: result_record(planned, planned.specs[index[sr.seed]], sr,
-                                                     result, reference)
-                       for sr in result.seeds}
-            # Landscape labels are relative to a family of runs: here, this run's seeds
-            # (`bench relabel` widens it to every cell of the same entry and budget).
-            family = landscape_family(records.values())
-            if family is not None:
-                thresholds = planned.problem.task_info(planned.task).thresholds
-                for rec in records.values():
-                    rec["labels"] = label_record(rec, thresholds, family)
             amended = {index[s] for s in getattr(result, "amended", ())}
-            for i, rec in records.items():
-                if i not in written or i in amended or family is not None:
-                    write(i, rec)
+            for sr in result.seeds:
+                i = index[sr.seed]
+                if i not in written or i in amended:
+                    write(i, result_record(planned, planned.specs[i], sr, result, reference))
         except BenchError:
             raise
         except MemoryError:
@@ -115,7 +107,23 @@ def execute(planned: Planned, *, progress: Callable[[int, int], None] | None = N
             for i in todo:
                 if i not in written:  # seeds of finished groups keep their records
                     write(i, crashed_record(planned, planned.specs[i], tb, kind))
+        _relabel(planned)
     return [read_record(p) if p.is_file() else {} for p in planned.paths]
+
+
+def _relabel(planned: Planned) -> None:
+    """Relabel the group this run wrote into, once every seed is on disk.
+
+    The landscape labels (deceptive sharpness/flatness) are relative to the group's family, so
+    a seed written when its group finished carries only the family-free labels until now. The
+    labels are :func:`regimebench.labels.label_group` of every record of the group — earlier
+    runs' seeds included — exactly what ``bench relabel`` computes.
+    """
+    from .relabel import relabel_group
+
+    path = next((p for p in planned.paths if p.is_file()), None)
+    if path is not None:
+        relabel_group(path, planned.problem.task_info(planned.task).thresholds)
 
 
 def _layout(seed_layout, n_seeds: int, cross_seed: bool, evals: int):

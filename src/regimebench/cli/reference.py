@@ -18,9 +18,6 @@ def build(
     problem: Annotated[str | None, typer.Option("--problem", "-p")] = None,
 ) -> None:
     """Build (or load from cache) the reference of every problem and task; print floors and times."""
-    import inspect
-    import time
-
     setup()
     from ..problem import list_problems, load_problem
 
@@ -33,20 +30,9 @@ def build(
             p = load_problem(name)
         except KeyError as e:
             fail(str(e))
-        module = p.module
         for task in p.tasks:
-            if not hasattr(module, "reference"):
-                continue
-            # Seam (engine helper): the problem API's one reference(params, task) signature and
-            # the cache's own hit/miss replace this signature sniffing and wall-time guess.
-            params = p.resolve_params(task)
-            t0 = time.perf_counter()
-            ref = (module.reference(params)
-                   if len(inspect.signature(module.reference).parameters) == 1
-                   else module.reference(params, task))
-            wall = time.perf_counter() - t0
-            cached = "hit" if wall < 0.5 * max(ref.build_seconds, 1e-9) else "built"
+            ref = p.reference(task, p.resolve_params(task))
             table.add_row(plain(name), plain(task), plain(ref.solution.method),
                           fmt(ref.solution.error_floor, ".2e"), f"{ref.build_seconds:.1f}",
-                          cached)
+                          "hit" if ref.from_cache else "built")
     console.print(table)

@@ -253,6 +253,31 @@ def _schedule(lr, warmup_steps, decay_rate, decay_steps):
     )
 
 
+def _check_schedule(kind: str, *, lr, b1, b2, eps, warmup_steps, decay_rate, decay_steps,
+                    clip_norm) -> None:
+    """The option ranges Adam-like phases share (Adam, SOAP), checked before anything is built:
+    a negative or zero rate, moment decays outside [0, 1) or a non-positive ``eps`` would train
+    (or diverge) silently instead of failing with a message."""
+    def bad(name, value, rule):
+        raise ValueError(f"{kind} option {name!r} must be {rule}, got {value!r}")
+
+    if not lr > 0:
+        bad("lr", lr, "positive")
+    for name, b in (("b1", b1), ("b2", b2)):
+        if not 0 <= b < 1:
+            bad(name, b, "in [0, 1)")
+    if not eps > 0:
+        bad("eps", eps, "positive")
+    if warmup_steps < 0:
+        bad("warmup_steps", warmup_steps, "non-negative")
+    if not decay_rate > 0:
+        bad("decay_rate", decay_rate, "positive")
+    if decay_steps < 1:
+        bad("decay_steps", decay_steps, "a positive integer")
+    if clip_norm is not None and not clip_norm > 0:
+        bad("clip_norm", clip_norm, "positive")
+
+
 def _adam(*, lr, b1, b2, eps, warmup_steps, decay_rate, decay_steps, clip_norm):
     chain = [optax.clip_by_global_norm(clip_norm)] if clip_norm else []
     chain.append(optax.adam(_schedule(lr, warmup_steps, decay_rate, decay_steps),
@@ -267,6 +292,7 @@ def make_adam(*, lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: floa
     """Adam (Kingma & Ba 2015), optional linear warm-up then exponential decay of the rate."""
     opts = dict(lr=lr, b1=b1, b2=b2, eps=eps, warmup_steps=warmup_steps, decay_rate=decay_rate,
                 decay_steps=decay_steps, clip_norm=clip_norm)
+    _check_schedule("adam", **opts)
     return GradientPhase(build=_adam, options=frozen_options(opts))
 
 
@@ -486,9 +512,10 @@ def make_soap(*, lr: float = 1e-3, b1: float = 0.95, b2: float = 0.95,
         raise ValueError(f"soap option 'damping' must be in [0, 1), got {damping}")
     if precondition_frequency < 1:
         raise ValueError("soap option 'precondition_frequency' must be a positive integer")
-    for name, b in (("b1", b1), ("b2", b2)):
-        if not 0 <= b < 1:
-            raise ValueError(f"soap option {name!r} must be in [0, 1), got {b}")
+    _check_schedule("soap", lr=lr, b1=b1, b2=b2, eps=eps, warmup_steps=warmup_steps,
+                    decay_rate=decay_rate, decay_steps=decay_steps, clip_norm=clip_norm)
+    if shampoo_beta is not None and not 0 <= shampoo_beta < 1:
+        raise ValueError(f"soap option 'shampoo_beta' must be in [0, 1), got {shampoo_beta!r}")
     opts = dict(lr=lr, b1=b1, b2=b2, shampoo_beta=shampoo_beta, eps=eps,
                 precondition_frequency=precondition_frequency, max_precond_dim=max_precond_dim,
                 damping=damping, warmup_steps=warmup_steps, decay_rate=decay_rate, decay_steps=decay_steps,

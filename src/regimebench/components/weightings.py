@@ -111,7 +111,14 @@ class Fixed(Weighting):
 
 @weightings.register("fixed")
 def make_fixed(*, weights: Mapping[str, float] | None = None) -> Fixed:
-    """Fixed term weights, e.g. ``weights = { bc = 10.0 }``; unnamed terms get 1."""
+    """Fixed term weights, e.g. ``weights = { bc = 10.0 }``; unnamed terms get 1.
+
+    A weight may be 0 (the term is recorded, not trained on: the operator entries' ``pde``), never
+    negative or non-finite (a negative weight would reward the residual it names)."""
+    for k, v in (weights or {}).items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
+            raise ValueError(f"fixed weighting: weight of {k!r} must be a finite number ≥ 0, "
+                             f"got {v!r}")
     return Fixed(weights=tuple(sorted((str(k), float(v)) for k, v in (weights or {}).items())))
 
 
