@@ -1,4 +1,5 @@
-"""``problem.toml``, parsed strictly into a :class:`~regimebench.problem.ProblemSpec`.
+"""``problem.toml``, parsed strictly into a :class:`~regimebench.problem_spec.ProblemSpec`, and the
+catalogue of entries (:func:`list_problems`, :func:`load_problem`).
 
 Every table is checked against the keys it may hold: an unknown key fails with the closest known
 one (``unknown key 'colour' ... Did you mean ...``), a missing key or a value of the wrong kind
@@ -13,11 +14,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._registry import did_you_mean
+from ._catalogue import problems_dir
+from ._registry import UnknownComponentError, did_you_mean
 from .budget import TIERS
-from .problem import Axis, ProblemError, ProblemSpec, TaskInfo, Thresholds
+from .problem_spec import Axis, ProblemError, ProblemSpec, TaskInfo, Thresholds
 
-__all__ = ["parse_problem_toml"]
+__all__ = ["parse_problem_toml", "list_problems", "problem_spec", "load_problem"]
 
 _TOP_KEYS = ("name", "version", "title", "equation", "params", "budgets", "tasks")
 _TASK_KEYS = ("default_solver", "description", "thresholds", "difficulty", "data", "sizes",
@@ -133,3 +135,41 @@ def parse_problem_toml(folder: Path) -> ProblemSpec:
         budgets=_budgets(top.get("budgets", {}), where("budgets")),
         folder=folder,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The catalogue: every entry's problem.toml, parsed once per process.
+
+_SPECS: dict[Path, ProblemSpec] = {}
+
+
+def list_problems() -> list[str]:
+    """Names of the catalogue's problems (folders with a ``problem.toml``; ``_template`` and other
+    names starting with ``_`` excluded), sorted."""
+    root = problems_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir()
+                  if (p / "problem.toml").is_file() and not p.name.startswith("_"))
+
+
+def problem_spec(folder: Path | str) -> ProblemSpec:
+    """The :class:`ProblemSpec` of the entry in ``folder`` (or of the folder holding the file
+    ``folder``, so ``problem.py`` can write ``SPEC = problem_spec(__file__)``)."""
+    folder = Path(folder).resolve()
+    if folder.is_file():
+        folder = folder.parent
+    if folder not in _SPECS:
+        _SPECS[folder] = parse_problem_toml(folder)
+    return _SPECS[folder]
+
+
+def load_problem(name: str) -> ProblemSpec:
+    """The :class:`ProblemSpec` of catalogue entry ``name``; an unknown name fails helpfully."""
+    folder = problems_dir() / name
+    if not (folder / "problem.toml").is_file():
+        raise UnknownComponentError(
+            f"Unknown problem {name!r}." + did_you_mean(name, list_problems())
+        )
+    return problem_spec(folder)
+

@@ -1,7 +1,7 @@
 """Seed groups in worker processes, one per core (the ``"<p>x<g>"`` seed layouts).
 
 :func:`run_in_processes` splits the seeds of a plan between ``p`` worker processes. Each worker
-is ``python -m regimebench.seed_processes``, started with XLA's CPU flags for one thread (set
+is ``python -m regimebench.seed_worker``, started with XLA's CPU flags for one thread (set
 before JAX starts, which is why these are processes and not threads), re-plans the same run for
 its share of the seeds and executes it exactly as ``bench run`` does in one process: its
 records are written as soon as each of its seed groups finishes. So an interrupted run keeps
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .engine.layout import ASKED_ENV, SINGLE_THREAD_XLA_FLAGS, WORKER_ENV, Layout, in_worker
 
-__all__ = ["run_in_processes", "in_worker", "WORKER_ENV"]
+__all__ = ["run_in_processes", "in_worker", "watch_parent", "WORKER_ENV"]
 
 
 def _shares(seeds: Sequence[int], processes: int) -> list[list[int]]:
@@ -67,7 +67,7 @@ def run_in_processes(planned, todo: Sequence[int], layout: Layout,
             err = open(Path(tmp) / f"worker-{w}.err", "w+")  # noqa: SIM115 - closed below
             files.append(err)
             workers.append(subprocess.Popen(
-                [sys.executable, "-m", "regimebench.seed_processes", str(path)], env=env,
+                [sys.executable, "-m", "regimebench.seed_worker", str(path)], env=env,
                 stdout=subprocess.PIPE, stderr=err, text=True))
 
         def read(w: int, proc: subprocess.Popen) -> None:
@@ -119,7 +119,7 @@ def _jax_policy() -> dict:
             "jax_numpy_rank_promotion": jax.config.jax_numpy_rank_promotion}
 
 
-def _watch_parent() -> None:
+def watch_parent() -> None:
     """End this worker if the process that started it dies (``kill -9`` of ``bench run``)."""
     parent = os.getppid()
 
@@ -130,34 +130,3 @@ def _watch_parent() -> None:
             time.sleep(0.2)
 
     threading.Thread(target=watch, daemon=True).start()
-
-
-def main(argv: list[str]) -> int:
-    """Worker entry: ``python -m regimebench.seed_processes PAYLOAD``."""
-    _watch_parent()
-    payload = pickle.loads(Path(argv[0]).read_bytes())
-    config = payload["config"]
-    from ._config import configure
-
-    cache = config.get("compile_cache", "True")
-    configure(platform=config.get("platform"),
-              matmul_precision=config.get("matmul_precision", "highest"),
-              compile_cache=True if cache == "True" else False if cache == "False" else Path(cache))
-    import jax
-
-    for name, value in payload.get("jax", {}).items():
-        jax.config.update(name, value)
-    from .runner import execute, plan
-
-    def report(done: int, total: int) -> None:
-        try:
-            print(f"progress {done} {total}", flush=True)
-        except OSError:  # the parent is gone (its end of the pipe closed): stop, write nothing
-            os._exit(1)
-
-    execute(plan(payload["request"]), progress=report)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
