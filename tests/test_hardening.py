@@ -342,7 +342,7 @@ def test_corrupt_record_is_set_aside_and_retrained_crashed_retried_failed_kept(t
                                  status=Status.FAILED, failure=FailureReason.NON_FINITE,
                                  failed_step=7)
     write_record(s2, failed)
-    mtime2 = s2.stat().st_mtime_ns
+    before2 = {k: v for k, v in read_record(s2).items() if k != "labels"}
     r = bench("run", "-p", "helmholtz", "-s", entry, "--seeds", "3", "--budget", "smoke",
               "--out", runs)
     assert r.exit_code == 0, (r.stdout, r.stderr)
@@ -353,7 +353,9 @@ def test_corrupt_record_is_set_aside_and_retrained_crashed_retried_failed_kept(t
     assert "× 2 seed(s)" in r.stderr  # seeds 0 and 1 trained; the failed seed 2 is a result
     assert s0.with_name("seed-0.json.corrupt").is_file()
     assert read_record(s0)["status"] == "ok" and read_record(s1)["status"] == "ok"
-    assert read_record(s2)["status"] == "failed" and s2.stat().st_mtime_ns == mtime2
+    # the failed seed is a result, not retrained: everything but its labels is as it was (the
+    # labels are relative to the group's seeds, and the group gained two, so they may change)
+    assert {k: v for k, v in read_record(s2).items() if k != "labels"} == before2
 
 
 # ======================================================================= 5. bad input, no records

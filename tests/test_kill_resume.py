@@ -80,7 +80,7 @@ def test_kill_9_keeps_finished_groups_and_the_rerun_trains_only_the_rest(tmp_pat
     r = subprocess.run(_cmd(entry, out, layout), capture_output=True, text=True, env=_env(),
                        timeout=900)
     assert r.returncode == 0, r.stderr
-    assert f"{len(kept)} seed(s) already have records" in r.stderr
+    assert f"{len(kept)} of {SEEDS} seed(s) already have records" in r.stderr
     assert f"× {SEEDS - len(kept)} seed(s)" in r.stderr  # trains only the missing ones
     assert len(_records(out)) == SEEDS
     assert all(p.stat().st_mtime_ns == t for p, t in kept.items())

@@ -61,5 +61,5 @@ def test_a_failing_group_keeps_the_finished_groups(tmp_path):
     recs = execute(planned, train_fn=fails_in_group_two)
     assert [r["status"] for r in recs] == ["ok", "crashed", "crashed"]
     assert "second group" in recs[1]["traceback"]
-    # a rerun finds every record and trains nothing
-    assert _planned(tmp_path).todo == []
+    # a rerun keeps the finished group and retries the crashed seeds (issue 14's resume rule)
+    assert _planned(tmp_path).todo == [1, 2]

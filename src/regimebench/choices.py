@@ -8,20 +8,21 @@ from it at start-up.
 
 >>> Tier("smoke")
 <Tier.SMOKE: 'smoke'>
->>> parse_seed_layout("4"), parse_seed_layout("vmap")
-(4, <SeedLayout.VMAP: 'vmap'>)
+>>> parse_seed_layout("4"), parse_seed_layout("vmap"), parse_seed_layout("2x1")
+(4, <SeedLayout.VMAP: 'vmap'>, WorkerLayout(processes=2, group=1))
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Any
+import re
+from typing import Any, NamedTuple
 
 from ._registry import did_you_mean
 from .budget import TIERS
 
 __all__ = ["Tier", "DiagnosticsMode", "SeedLayout", "Platform", "WandbMode", "parse_choice",
-           "parse_seed_layout"]
+           "WorkerLayout", "parse_seed_layout"]
 
 # Tiers are declared once, in regimebench.budget; this is their enumeration.
 Tier = enum.StrEnum("Tier", {name.upper(): name for name in TIERS})
@@ -88,17 +89,40 @@ def parse_choice(enum_cls: type[enum.StrEnum], value: Any, what: str) -> enum.St
                          + did_you_mean(str(value), [m.value for m in enum_cls])) from None
 
 
-def parse_seed_layout(value: str | int) -> SeedLayout | int:
-    """A :class:`SeedLayout` or a positive group size (``"4"`` and ``4`` both mean 4)."""
+class WorkerLayout(NamedTuple):
+    """The ``"<p>x<g>"`` seed layout: ``processes`` single-threaded workers, groups of ``group``."""
+
+    processes: int
+    group: int
+
+    def __str__(self) -> str:
+        return f"{self.processes}x{self.group}"
+
+
+_WORKERS = re.compile(r"^\s*(\d+)\s*x\s*(\d+)\s*$")
+
+
+def parse_seed_layout(value: str | int) -> SeedLayout | int | WorkerLayout:
+    """The one reading of a seed layout: a :class:`SeedLayout`, a positive group size (``"4"``
+    and ``4`` both mean 4) or a :class:`WorkerLayout` (``"2x1"``). How many seeds a layout then
+    trains where is :func:`regimebench.engine.layout.resolve_layout`'s job."""
     if isinstance(value, bool):
         raise ValueError(f"Unknown seed layout {value!r}")
+    if isinstance(value, WorkerLayout | SeedLayout):
+        return value
     if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
         size = int(value)
         if size < 1:
             raise ValueError(f"a seed-layout group size must be positive, got {size}")
         return size
+    m = _WORKERS.match(str(value))
+    if m:
+        processes, group = int(m.group(1)), int(m.group(2))
+        if processes < 1 or group < 1:
+            raise ValueError(f"seed layout {value!r}: processes and group size must be ≥ 1")
+        return WorkerLayout(processes, group)
     try:
         return SeedLayout(value)
     except ValueError:
-        raise ValueError(f"Unknown seed layout {value!r}: use auto, vmap, sequential or a "
-                         "positive group size") from None
+        raise ValueError(f"Unknown seed layout {value!r}: use auto, vmap, sequential, a "
+                         "positive group size or <processes>x<group size> (e.g. 2x1)") from None

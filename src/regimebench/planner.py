@@ -155,7 +155,7 @@ def _normalise(request: RunRequest) -> RunRequest:
         raise BenchError(str(e)) from None
     return dataclasses.replace(
         request, budget=str(request.budget), out=Path(request.out), diagnostics=diagnostics,
-        seed_layout=layout if isinstance(layout, int) else layout.value,
+        seed_layout=layout if isinstance(layout, int) else str(layout),
         platform=None if request.platform is None else str(request.platform))
 
 

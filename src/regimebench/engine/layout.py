@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from dataclasses import dataclass
 
 import jax
+
+from ..choices import SeedLayout, WorkerLayout, parse_seed_layout
 
 __all__ = ["Layout", "resolve_layout", "group_size", "auto_layout", "available_cores",
            "SINGLE_THREAD_XLA_FLAGS", "threads_in_this_process", "in_worker", "WORKER_ENV",
@@ -51,7 +52,6 @@ def run_layout(seed_layout, group: int) -> dict:
     return {"seed_layout": asked, "processes": processes, "threads": threads_in_this_process(),
             "group_size": group}
 
-_PROCESSES = re.compile(r"^\s*(\d+)\s*x\s*(\d+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -122,26 +122,17 @@ def resolve_layout(layout: str | int, n_seeds: int, *, cross_seed: bool = False,
     """The :class:`Layout` of ``layout`` (see the module docstring) for ``n_seeds`` seeds of
     ``evals`` evaluations each."""
     n_seeds = max(1, n_seeds)
-    if isinstance(layout, bool):
-        raise ValueError(f"unknown seed layout {layout!r}")
-    if isinstance(layout, int) or (isinstance(layout, str) and layout.strip().isdigit()):
-        return Layout(1, max(1, min(int(layout), n_seeds)))
-    text = str(layout).strip()
-    if text == "vmap":
+    parsed = parse_seed_layout(layout)
+    if isinstance(parsed, int):
+        return Layout(1, max(1, min(parsed, n_seeds)))
+    if isinstance(parsed, WorkerLayout):
+        p = min(parsed.processes, n_seeds)
+        return Layout(p, max(1, min(parsed.group, math.ceil(n_seeds / p))))
+    if parsed is SeedLayout.VMAP:
         return Layout(1, n_seeds)
-    if text == "sequential":
+    if parsed is SeedLayout.SEQUENTIAL:
         return Layout(1, 1)
-    if text == "auto":
-        return auto_layout(n_seeds, cross_seed=cross_seed, evals=evals)
-    m = _PROCESSES.match(text)
-    if m:
-        p, g = int(m.group(1)), int(m.group(2))
-        if p < 1 or g < 1:
-            raise ValueError(f"seed layout {layout!r}: processes and group size must be ≥ 1")
-        p = min(p, n_seeds)
-        return Layout(p, max(1, min(g, math.ceil(n_seeds / p))))
-    raise ValueError(f"unknown seed layout {layout!r}: use auto, vmap, sequential, a group "
-                     "size, or <processes>x<group size> (e.g. 2x1)")
+    return auto_layout(n_seeds, cross_seed=cross_seed, evals=evals)
 
 
 def group_size(layout: str | int, n_seeds: int) -> int:
