@@ -51,7 +51,7 @@ class DiagnosticsMode(enum.StrEnum):
 class SeedLayout(enum.StrEnum):
     """How the seeds of one run share compiled programs (a positive group size is also valid)."""
 
-    AUTO = "auto"  # vmap on accelerators; on CPU, groups sized for the cores
+    AUTO = "auto"  # vmap on accelerators; on a CPU, one seed at a time (measured fastest)
     VMAP = "vmap"  # all seeds in one vmapped program
     SEQUENTIAL = "sequential"  # one seed at a time (group size 1)
 

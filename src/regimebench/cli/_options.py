@@ -105,8 +105,10 @@ Out = Annotated[Path, typer.Option(help="results folder")]
 Force = Annotated[bool, typer.Option(help="retrain seeds whose record exists")]
 SeedLayoutOpt = Annotated[str, typer.Option(
     "--seed-layout", parser=_seed_layout, autocompletion=_complete_seed_layout,
-    metavar="auto|vmap|sequential|N",
-    help="how seeds share compiled programs: auto, vmap, sequential, or a group size")]
+    metavar="auto|vmap|sequential|N|PxN",
+    help="how seeds share compiled programs: auto (one at a time on a CPU, one vmapped group "
+         "on an accelerator), vmap, sequential, a group size N, or P single-threaded worker "
+         "processes with groups of N (e.g. 4x1)")]
 PlatformOpt = Annotated[Platform | None, typer.Option(
     parser=_choice(Platform, "platform"), help="JAX platform (default: JAX's choice)")]
 Diagnostics = Annotated[DiagnosticsMode, typer.Option(

@@ -9,7 +9,8 @@ share in groups of ``g``. ``seed_layout``:
 * ``"vmap"`` — one group of all seeds; ``"sequential"`` — groups of one;
 * an integer ``g`` (or its string) — groups of at most ``g``, in this process;
 * ``"<p>x<g>"`` (e.g. ``"2x1"``) — ``p`` single-threaded worker processes, groups of ``g``;
-* ``"auto"`` — what measured fastest on this kind of device (:func:`auto_layout`).
+* ``"auto"`` — what measured fastest on this kind of device (:func:`auto_layout`): on a CPU,
+  seeds one at a time in this process; on an accelerator, one vmapped group.
 
 The layout a run used is recorded in every record (``layout``: ``processes``, ``threads``,
 ``group_size``, ``groups``).
@@ -27,7 +28,7 @@ from ..choices import SeedLayout, WorkerLayout, parse_seed_layout
 
 __all__ = ["Layout", "resolve_layout", "group_size", "auto_layout", "available_cores",
            "SINGLE_THREAD_XLA_FLAGS", "threads_in_this_process", "in_worker", "WORKER_ENV",
-           "ASKED_ENV", "run_layout", "MIN_EVALS_FOR_WORKERS"]
+           "ASKED_ENV", "run_layout"]
 
 #: XLA flags that make a CPU process single-threaded (set in a worker before JAX starts).
 SINGLE_THREAD_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
@@ -79,41 +80,30 @@ def threads_in_this_process() -> int | None:
     return 1 if "intra_op_parallelism_threads=1" in os.environ.get("XLA_FLAGS", "") else None
 
 
-#: Below this many gradient evaluations per seed, compilation (about 10 s per process on a
-#: 2-core CPU) outweighs training (~100 steps/s), so ``auto`` keeps one process: workers would
-#: each compile the same programs for no gain in wall time (the smoke tier, tests, CI).
-MIN_EVALS_FOR_WORKERS = 1000
-
-
 def auto_layout(n_seeds: int, *, cross_seed: bool = False, evals: int | None = None,
                 backend: str | None = None, cores: int | None = None) -> Layout:
     """What ``"auto"`` means for ``n_seeds`` seeds of ``evals`` evaluations on this machine.
 
     * Accelerators: one vmapped group of all seeds (one small PINN leaves a GPU mostly idle).
-    * CPU with several cores and several seeds: one single-threaded worker process per core (at
-      most one per seed), each running its seeds one at a time with the unbatched program —
-      unless the seeds are short (``evals`` below :data:`MIN_EVALS_FOR_WORKERS`) or cross-seed
-      diagnostics need every seed's final parameters in one process.
-    * Otherwise: seeds one at a time in this process.
+    * CPU: the seeds one at a time in this process, each with the unbatched program.
 
-    Why, on CPU (2-core machine, helmholtz, 512 + 128 points, float32, Adam;
-    ``benchmarks/bench_layouts.py``; the machine was shared with other jobs, so the numbers are
-    noisy): one process gets no gain from XLA's intra-op threads on a PINN step (4 × 64 MLP:
-    218–226 seed-steps/s with the default threads, 219–224 single-threaded; the default entry's
-    modified MLP: 117 and 129), vmapped groups did not beat sequential seeds once a single seed
-    runs unbatched (MLP: groups of 2 213, of 4 200; modified MLP: 122 and 109), and two
-    single-threaded processes, one per core, trained four seeds at 1.4–1.9× one process (MLP
-    305 against 218–226; modified MLP 250 against 129), though in runs where other jobs held a
-    core they only matched it. Compilation happens once per process, in parallel.
+    Why, on CPU. Measured on the project's 2-core machine with nothing else running (helpers'
+    jobs paused), 2026-11-30, commit 88c0019 (``benchmarks/README.md``): on helmholtz (4 × 64
+    MLP, 512 + 128 points, Adam, 4 seeds × 500 steps, ``benchmarks/bench_layouts.py``) one
+    process ran 384 seed-steps/s one seed at a time, 429 in vmapped groups of 2 and 416 in one
+    group of 4; two single-threaded worker processes ran 426 (0.99× the best single process),
+    and for 3 seeds two and three workers ran 392 and 394. The main command, ``bench run
+    --problem helmholtz`` (3 seeds, ``cpu`` tier, empty caches), took 55.0 and 47.3 s one seed
+    at a time, 57.0 and 58.5 s with two workers (each compiles the same programs) and 67.2 and
+    69.8 s in vmapped groups of 2 (two programs to compile: the group and the last seed alone).
+    One process already keeps both of these cores busy, so neither workers nor vmapped groups
+    pay for their extra compilation here. ``evals``, ``cores`` and ``cross_seed`` are accepted
+    so that callers need not know the rule; on a machine with many physical cores, pass an
+    explicit ``"<p>x1"`` layout after measuring it with ``benchmarks/bench_layouts.py``.
     """
     backend = backend or jax.default_backend()
     if backend != "cpu":
         return Layout(1, max(1, n_seeds))
-    cores = available_cores() if cores is None else cores
-    processes = min(cores, n_seeds)
-    short = evals is not None and evals < MIN_EVALS_FOR_WORKERS
-    if processes >= 2 and not cross_seed and not short:
-        return Layout(processes, 1)
     return Layout(1, 1)
 
 
