@@ -1,0 +1,229 @@
+"""Standalone natural-gradient / Gauss–Newton training on catalogue tasks, FLOP-fairly counted.
+
+Run from the worktree root (float64 throughout unless ``--float32``)::
+
+    PYTHONPATH=src python experiments/second_order/harness.py helmholtz --width 48 --depth 2 \
+        --budget 3000 --seeds 0 1 2 --out /tmp/ngd/helm.json
+
+Every step is charged its gradient-evaluation equivalents: XLA flops of the compiled step
+(Jacobian, Gram, solve, line search) plus the analytic Cholesky flops, over the XLA flops of one
+gradient of the same weighted loss on the same points (``cost.py``). The run stops when the next
+step would exceed the budget; rel. L2 (``task.error``) is logged against equivalents, and
+recorded at every ``--marks`` budget it passes (e.g. 3000 and 40000 from one run: the sequence
+of steps up to a mark is exactly that of a run with that budget).
+
+Seeds are vmapped (the step runs under ``jax.vmap``, as the trainer will run it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import equinox as eqx  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from jax.flatten_util import ravel_pytree  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cost import xla_flops  # noqa: E402
+from models import build_model, loss_terms  # noqa: E402
+
+from regimebench.components import natural_gradient as ng  # noqa: E402
+from regimebench.problem import load_problem  # noqa: E402
+
+DEFAULT_PARAMS = {"helmholtz": {}, "burgers": {}, "darcy": {}, "lid-driven-cavity": {},
+                  "allen-cahn": {}}
+
+
+def make_task(problem: str, overrides: dict, tier: str, size_overrides: dict):
+    spec = load_problem(problem)
+    params = spec.resolve_params("forward", overrides)
+    sizes = spec.sizes("forward", tier)
+    sizes.update(size_overrides)
+    return spec.make_task("forward", params, sizes), sizes
+
+
+def parse_kv(items):
+    out = {}
+    for it in items or []:
+        k, v = it.split("=")
+        try:
+            out[k] = int(v)
+        except ValueError:
+            out[k] = float(v)
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("problem")
+    ap.add_argument("--param", nargs="*", help="problem parameter overrides k=v")
+    ap.add_argument("--tier", default="cpu", help="collocation sizes of this tier")
+    ap.add_argument("--sizes", nargs="*", help="size overrides term=n")
+    ap.add_argument("--width", type=int, default=48)
+    ap.add_argument("--depth", type=int, default=2)
+    ap.add_argument("--activation", default="tanh")
+    ap.add_argument("--hard", action="store_true", help="hard boundary/initial constraint")
+    ap.add_argument("--periodic", type=int, default=0,
+                    help="exact periodic embedding with this many harmonics (0: off)")
+    ap.add_argument("--loss", default="strong", choices=["strong", "ritz"])
+    ap.add_argument("--damping", type=float, default=1e-8)
+    ap.add_argument("--relative-damping", action="store_true")
+    ap.add_argument("--adaptive-damping", action="store_true")
+    ap.add_argument("--damping-min", type=float, default=1e-14)
+    ap.add_argument("--damping-max", type=float, default=1e2)
+    ap.add_argument("--damping-down", type=float, default=0.5)
+    ap.add_argument("--damping-up", type=float, default=10.0)
+    ap.add_argument("--momentum", type=float, default=0.0)
+    ap.add_argument("--grid", type=int, default=16, help="line-search grid size")
+    ap.add_argument("--grid-base", type=float, default=2.0)
+    ap.add_argument("--space", default="auto")
+    ap.add_argument("--jacobian", default="per_point_rev")
+    ap.add_argument("--resample", type=int, default=20, help="steps per batch of points")
+    ap.add_argument("--weights", nargs="*", help="term weights term=w (default 1)")
+    ap.add_argument("--budget", type=float, default=3000)
+    ap.add_argument("--marks", nargs="*", type=float, default=[3000, 40000])
+    ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    ap.add_argument("--float32", action="store_true")
+    ap.add_argument("--logs", type=int, default=40, help="error evaluations along the run")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--tag", default="")
+    args = ap.parse_args(argv)
+
+    dtype = jnp.float32 if args.float32 else jnp.float64
+    task, sizes = make_task(args.problem, parse_kv(args.param), args.tier, parse_kv(args.sizes))
+    weights = {t: 1.0 for t in task.term_names}
+    weights.update(parse_kv(args.weights))
+    terms = loss_terms(task, args)
+    cfg = ng.NGConfig(damping=args.damping, relative_damping=args.relative_damping,
+                      adaptive_damping=args.adaptive_damping, damping_min=args.damping_min,
+                      damping_max=args.damping_max, damping_down=args.damping_down,
+                      damping_up=args.damping_up, momentum=args.momentum,
+                      grid_size=args.grid, grid_base=args.grid_base,
+                      jacobian_mode=args.jacobian, space=args.space, terms=terms)
+
+    def cast(tree):
+        return jax.tree.map(lambda x: x.astype(dtype) if eqx.is_inexact_array(x) else x, tree)
+
+    keys = jnp.stack([jax.random.key_data(jax.random.key(s)) for s in args.seeds])
+
+    def init_one(kd):
+        k_model, k_run = jax.random.split(jax.random.wrap_key_data(kd))
+        model = cast(build_model(task, args, k_model))
+        params, _ = eqx.partition(model, eqx.is_inexact_array)
+        return params, jax.random.key_data(k_run)
+
+    _, static = eqx.partition(cast(build_model(task, args, jax.random.key(0))),
+                              eqx.is_inexact_array)
+    params, run_keys = jax.vmap(init_one)(keys)
+    tw = {t: jnp.asarray(weights[t], dtype) for t in terms}
+    pw = {t: None for t in terms}
+    residual_fn = task.residuals if args.loss == "strong" else None
+    if args.loss == "ritz":
+        from ritz_forms import ritz_residual_fn
+        residual_fn = ritz_residual_fn(task)
+
+    # ---- cost of one step, in gradient equivalents
+    p0 = jax.tree.map(lambda x: x[0], params)
+    state0 = ng.ng_init(p0, cfg)
+    batch0 = cast(task.sample(jax.random.key(123), sizes))
+    n_params = int(ravel_pytree(p0)[0].shape[0])
+
+    def grad_fn(res_fn, p, b):
+        return jax.grad(lambda q: ng.weighted_loss(res_fn, static, q, b, tw, pw, terms))(p)
+
+    def step_fn(res_fn, p, s, b):
+        return ng.ng_step(res_fn, static, p, s, b, tw, pw, cfg, terms)
+
+    def system_fn(res_fn, p, b):
+        return ng.residual_system(res_fn, static, p, b, tw, pw, terms, cfg.jacobian_mode)
+
+    r_shape = jax.eval_shape(system_fn, residual_fn, p0, batch0)[0].shape
+    n_rows = int(r_shape[0])
+    sample_space = cfg.space == "sample" or (cfg.space == "auto" and n_rows <= n_params)
+    f_grad = xla_flops(grad_fn, residual_fn, p0, batch0)
+    f_step_xla = xla_flops(step_fn, residual_fn, p0, state0, batch0)
+    f_system = xla_flops(system_fn, residual_fn, p0, batch0)
+    f_chol = ng.cholesky_flops(n_rows if sample_space else n_params)
+    f_step = f_step_xla + f_chol
+    eq_step = f_step / f_grad
+    cost = {"grad_flops": f_grad, "step_flops_xla": f_step_xla, "cholesky_flops": f_chol,
+            "system_flops": f_system, "eq_per_step": eq_step,
+            "eq_system": f_system / f_grad, "rows": n_rows, "params": n_params,
+            "solve_space": "sample" if sample_space else "parameter"}
+    print(json.dumps(cost), flush=True)
+
+    # ---- training
+    K = args.resample
+    marks = sorted({m for m in args.marks if m <= args.budget} | {args.budget})
+    mark_steps = [int(math.floor(m / eq_step + 1e-9)) for m in marks]
+    total_steps = mark_steps[-1]
+    n_logs = max(1, args.logs)
+    log_every = max(1, total_steps // n_logs)
+
+    def chunk_one(task_, res_fn, p, s, kd, n_active):
+        key, k_s = jax.random.split(jax.random.wrap_key_data(kd))
+        b = cast(task_.sample(k_s, sizes))
+
+        def body(carry, i):
+            p, s = carry
+            new_p, new_s, info = ng.ng_step(res_fn, static, p, s, b, tw, pw, cfg, terms)
+            on = i < n_active
+            p = jax.tree.map(lambda a, c: jnp.where(on, a, c), new_p, p)
+            s = jax.tree.map(lambda a, c: jnp.where(on, a, c), new_s, s)
+            return (p, s), info
+
+        (p, s), infos = jax.lax.scan(body, (p, s), jnp.arange(K))
+        return p, s, jax.random.key_data(key), infos
+
+    chunk = eqx.filter_jit(jax.vmap(chunk_one, in_axes=(None, None, 0, 0, 0, None)))
+    error = eqx.filter_jit(jax.vmap(lambda t, p: t.error(eqx.combine(p, static)),
+                                    in_axes=(None, 0)))
+    states = jax.vmap(lambda p: ng.ng_init(p, cfg))(params)
+    curve = [(0.0, np.asarray(error(task, params)).tolist(), None)]
+    at_marks = {}
+    done, next_log, t0 = 0, log_every, time.perf_counter()
+    mi = 0
+    losses = []
+    while done < total_steps:
+        n = min(K, mark_steps[mi] - done)
+        params, states, run_keys, infos = chunk(task, residual_fn, params, states, run_keys,
+                                                jnp.asarray(n))
+        done += n
+        loss_now = np.asarray(infos.new_loss[:, n - 1]).tolist()
+        losses.append((done * eq_step, loss_now, np.asarray(infos.damping[:, n - 1]).tolist(),
+                       np.asarray(infos.grid_index[:, :n]).mean(axis=1).tolist()))
+        hit_mark = done == mark_steps[mi]
+        if done >= next_log or hit_mark:
+            err = np.asarray(error(task, params)).tolist()
+            curve.append((done * eq_step, err, loss_now))
+            print(f"eq {done * eq_step:9.0f} step {done:6d} err {np.median(err):.3e} "
+                  f"loss {np.median(loss_now):.3e} t {time.perf_counter() - t0:7.1f}s",
+                  flush=True)
+            while next_log <= done:
+                next_log += log_every
+        if hit_mark:
+            at_marks[str(int(marks[mi]))] = {"steps": done, "eq": done * eq_step,
+                                             "errors": err, "median": float(np.median(err))}
+            mi += 1
+    wall = time.perf_counter() - t0
+    out = {"args": vars(args), "cost": cost, "sizes": sizes, "terms": list(terms),
+           "marks": at_marks, "curve": curve, "losses": losses, "wall_s": wall,
+           "final_median": float(np.median(curve[-1][1]))}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out))
+    print(json.dumps({k: v["median"] for k, v in at_marks.items()}), f"wall {wall:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
