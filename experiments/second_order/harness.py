@@ -77,9 +77,12 @@ def main(argv=None):
     ap.add_argument("--periodic", type=int, default=0,
                     help="exact periodic embedding with this many harmonics (0: off)")
     ap.add_argument("--loss", default="strong", choices=["strong", "ritz"])
+    ap.add_argument("--ritz-penalty", type=float, default=0.0,
+                    help="Ritz boundary penalty β (0: needs --hard)")
+    ap.add_argument("--ritz-mass", type=float, default=1.0)
     ap.add_argument("--damping", type=float, default=1e-8)
     ap.add_argument("--relative-damping", action="store_true")
-    ap.add_argument("--adaptive-damping", action="store_true")
+    ap.add_argument("--damping-rule", default="gain", choices=list(ng.DAMPING_RULES))
     ap.add_argument("--damping-min", type=float, default=1e-14)
     ap.add_argument("--damping-max", type=float, default=1e2)
     ap.add_argument("--damping-down", type=float, default=0.5)
@@ -90,6 +93,8 @@ def main(argv=None):
     ap.add_argument("--space", default="auto")
     ap.add_argument("--jacobian", default="per_point_rev")
     ap.add_argument("--resample", type=int, default=20, help="steps per batch of points")
+    ap.add_argument("--search-fresh", action="store_true",
+                    help="line search on an independent batch (drawn with each batch)")
     ap.add_argument("--weights", nargs="*", help="term weights term=w (default 1)")
     ap.add_argument("--budget", type=float, default=3000)
     ap.add_argument("--marks", nargs="*", type=float, default=[3000, 40000])
@@ -106,7 +111,7 @@ def main(argv=None):
     weights.update(parse_kv(args.weights))
     terms = loss_terms(task, args)
     cfg = ng.NGConfig(damping=args.damping, relative_damping=args.relative_damping,
-                      adaptive_damping=args.adaptive_damping, damping_min=args.damping_min,
+                      damping_rule=args.damping_rule, damping_min=args.damping_min,
                       damping_max=args.damping_max, damping_down=args.damping_down,
                       damping_up=args.damping_up, momentum=args.momentum,
                       grid_size=args.grid, grid_base=args.grid_base,
@@ -128,38 +133,71 @@ def main(argv=None):
     params, run_keys = jax.vmap(init_one)(keys)
     tw = {t: jnp.asarray(weights[t], dtype) for t in terms}
     pw = {t: None for t in terms}
-    residual_fn = task.residuals if args.loss == "strong" else None
-    if args.loss == "ritz":
-        from ritz_forms import ritz_residual_fn
-        residual_fn = ritz_residual_fn(task)
 
-    # ---- cost of one step, in gradient equivalents
+    # ---- the step, and its cost in gradient equivalents
     p0 = jax.tree.map(lambda x: x[0], params)
     state0 = ng.ng_init(p0, cfg)
     batch0 = cast(task.sample(jax.random.key(123), sizes))
+    tier_batch = cast(task.sample(jax.random.key(123),
+                                  load_problem(args.problem).sizes("forward", args.tier)))
     n_params = int(ravel_pytree(p0)[0].shape[0])
+    all_terms = tuple(task.term_names)
+    ones = {t: jnp.asarray(1.0, dtype) for t in all_terms}
+    nones = {t: None for t in all_terms}
 
-    def grad_fn(res_fn, p, b):
-        return jax.grad(lambda q: ng.weighted_loss(res_fn, static, q, b, tw, pw, terms))(p)
+    if args.loss == "strong":
+        def step_fn(task_, p, s, b, b_search=None):
+            return ng.ng_step(task_.residuals, static, p, s, b, tw, pw, cfg, terms, b_search)
 
-    def step_fn(res_fn, p, s, b):
-        return ng.ng_step(res_fn, static, p, s, b, tw, pw, cfg, terms)
+        def own_grad_fn(task_, p, b):
+            return jax.grad(lambda q: ng.weighted_loss(task_.residuals, static, q, b, tw, pw,
+                                                       terms))(p)
 
-    def system_fn(res_fn, p, b):
-        return ng.residual_system(res_fn, static, p, b, tw, pw, terms, cfg.jacobian_mode)
+        def rows_fn(task_, p, b):
+            return ng.residual_system(task_.residuals, static, p, b, tw, pw, terms,
+                                      cfg.jacobian_mode)
+    else:
+        from regimebench.ritz import ritz_energy, ritz_forms, ritz_ng_step, ritz_rows
+        if not args.hard and not args.ritz_penalty:
+            raise SystemExit("--loss ritz needs --hard or --ritz-penalty > 0")
+        form = ritz_forms.get(args.problem)(task)
+        beta = args.ritz_penalty
+        rterms = ("energy", "bc") if beta else ("energy",)
+        rtw = {"energy": form.measure, "bc": beta * form.boundary_measure}
 
-    r_shape = jax.eval_shape(system_fn, residual_fn, p0, batch0)[0].shape
-    n_rows = int(r_shape[0])
+        def step_fn(task_, p, s, b, b_search=None):
+            return ritz_ng_step(form, task_, static, p, s, b, cfg, boundary_weight=beta,
+                                mass=args.ritz_mass)
+
+        def own_grad_fn(task_, p, b):
+            return jax.grad(lambda q: ritz_energy(form, task_, eqx.combine(q, static), b,
+                                                  beta))(p)
+
+        def rows_fn(task_, p, b):
+            return ng.residual_system(
+                lambda m, bb: ritz_rows(form, task_, m, bb, args.ritz_mass)[0], static, p, b,
+                rtw, {t: None for t in rterms}, rterms, cfg.jacobian_mode)
+
+    def ref_grad_fn(task_, p, b):
+        # One gradient of the strong-form loss of every term on the tier's points: the unit in
+        # which the default (Adam) entries spend the tier's budget.
+        return jax.grad(lambda q: ng.weighted_loss(task_.residuals, static, q, b, ones, nones,
+                                                   all_terms))(p)
+
+    n_rows = int(jax.eval_shape(rows_fn, task, p0, batch0)[0].shape[0])
     sample_space = cfg.space == "sample" or (cfg.space == "auto" and n_rows <= n_params)
-    f_grad = xla_flops(grad_fn, residual_fn, p0, batch0)
-    f_step_xla = xla_flops(step_fn, residual_fn, p0, state0, batch0)
-    f_system = xla_flops(system_fn, residual_fn, p0, batch0)
+    f_ref = xla_flops(ref_grad_fn, task, p0, tier_batch)
+    f_own = xla_flops(own_grad_fn, task, p0, batch0)
+    f_step_xla = xla_flops(step_fn, task, p0, state0, batch0,
+                           batch0 if args.search_fresh else None)
+    f_rows = xla_flops(rows_fn, task, p0, batch0)
     f_chol = ng.cholesky_flops(n_rows if sample_space else n_params)
     f_step = f_step_xla + f_chol
-    eq_step = f_step / f_grad
-    cost = {"grad_flops": f_grad, "step_flops_xla": f_step_xla, "cholesky_flops": f_chol,
-            "system_flops": f_system, "eq_per_step": eq_step,
-            "eq_system": f_system / f_grad, "rows": n_rows, "params": n_params,
+    eq_step = f_step / f_ref
+    cost = {"ref_grad_flops": f_ref, "own_grad_flops": f_own, "step_flops_xla": f_step_xla,
+            "cholesky_flops": f_chol, "jacobian_flops": f_rows, "eq_per_step": eq_step,
+            "eq_per_step_own": f_step / f_own, "eq_jacobian_own": f_rows / f_own,
+            "rows": n_rows, "params": n_params,
             "solve_space": "sample" if sample_space else "parameter"}
     print(json.dumps(cost), flush=True)
 
@@ -168,16 +206,17 @@ def main(argv=None):
     marks = sorted({m for m in args.marks if m <= args.budget} | {args.budget})
     mark_steps = [int(math.floor(m / eq_step + 1e-9)) for m in marks]
     total_steps = mark_steps[-1]
-    n_logs = max(1, args.logs)
-    log_every = max(1, total_steps // n_logs)
+    log_every = max(1, total_steps // max(1, args.logs))
 
-    def chunk_one(task_, res_fn, p, s, kd, n_active):
+    def chunk_one(task_, p, s, kd, n_active):
         key, k_s = jax.random.split(jax.random.wrap_key_data(kd))
         b = cast(task_.sample(k_s, sizes))
+        b_search = (cast(task_.sample(jax.random.fold_in(k_s, 1), sizes))
+                    if args.search_fresh else None)
 
         def body(carry, i):
             p, s = carry
-            new_p, new_s, info = ng.ng_step(res_fn, static, p, s, b, tw, pw, cfg, terms)
+            new_p, new_s, info = step_fn(task_, p, s, b, b_search)
             on = i < n_active
             p = jax.tree.map(lambda a, c: jnp.where(on, a, c), new_p, p)
             s = jax.tree.map(lambda a, c: jnp.where(on, a, c), new_s, s)
@@ -186,19 +225,16 @@ def main(argv=None):
         (p, s), infos = jax.lax.scan(body, (p, s), jnp.arange(K))
         return p, s, jax.random.key_data(key), infos
 
-    chunk = eqx.filter_jit(jax.vmap(chunk_one, in_axes=(None, None, 0, 0, 0, None)))
+    chunk = eqx.filter_jit(jax.vmap(chunk_one, in_axes=(None, 0, 0, 0, None)))
     error = eqx.filter_jit(jax.vmap(lambda t, p: t.error(eqx.combine(p, static)),
                                     in_axes=(None, 0)))
     states = jax.vmap(lambda p: ng.ng_init(p, cfg))(params)
     curve = [(0.0, np.asarray(error(task, params)).tolist(), None)]
-    at_marks = {}
-    done, next_log, t0 = 0, log_every, time.perf_counter()
-    mi = 0
-    losses = []
+    at_marks, losses = {}, []
+    done, next_log, mi, t0 = 0, log_every, 0, time.perf_counter()
     while done < total_steps:
         n = min(K, mark_steps[mi] - done)
-        params, states, run_keys, infos = chunk(task, residual_fn, params, states, run_keys,
-                                                jnp.asarray(n))
+        params, states, run_keys, infos = chunk(task, params, states, run_keys, jnp.asarray(n))
         done += n
         loss_now = np.asarray(infos.new_loss[:, n - 1]).tolist()
         losses.append((done * eq_step, loss_now, np.asarray(infos.damping[:, n - 1]).tolist(),
@@ -208,8 +244,8 @@ def main(argv=None):
             err = np.asarray(error(task, params)).tolist()
             curve.append((done * eq_step, err, loss_now))
             print(f"eq {done * eq_step:9.0f} step {done:6d} err {np.median(err):.3e} "
-                  f"loss {np.median(loss_now):.3e} t {time.perf_counter() - t0:7.1f}s",
-                  flush=True)
+                  f"loss {np.median(loss_now):.3e} lam {np.median(losses[-1][2]):.1e} "
+                  f"t {time.perf_counter() - t0:7.1f}s", flush=True)
             while next_log <= done:
                 next_log += log_every
         if hit_mark:

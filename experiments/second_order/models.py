@@ -13,15 +13,27 @@ from regimebench.components.hard_constraints import BoxConstraint
 FALLBACK_PERIODS = {"allen-cahn": {1: 2.0}}
 
 
+def burgers_lifting(x):
+    """u0(x) = −sin(πx), which vanishes at x = ±1 (points are (t, x))."""
+    return -jnp.sin(jnp.pi * x[1:2])
+
+
+def allen_cahn_lifting(x):
+    """u0(x) = x² cos(πx) (points are (t, x))."""
+    return x[1:2] ** 2 * jnp.cos(jnp.pi * x[1:2])
+
+
+# The liftings are module-level functions, not lambdas made per call: they are static fields
+# of the model, and two models must compare equal in structure to be combined.
 def hard_constraint(task):
     """(faces, lifting, terms made exact) of the hard constraint of ``task`` (rescaled faces)."""
     name = task.problem
     if name in ("helmholtz", "darcy"):
         return ((0, -1), (0, 1), (1, -1), (1, 1)), None, ("bc",)
     if name == "burgers":  # (t, x): u = -sin(pi x) at t = 0, u = 0 at x = ±1
-        return ((0, -1), (1, -1), (1, 1)), (lambda x: -jnp.sin(jnp.pi * x[1:2])), ("ic", "bc")
+        return ((0, -1), (1, -1), (1, 1)), burgers_lifting, ("ic", "bc")
     if name == "allen-cahn":  # (t, x): u = x² cos(pi x) at t = 0
-        return ((0, -1),), (lambda x: x[1:2] ** 2 * jnp.cos(jnp.pi * x[1:2])), ("ic",)
+        return ((0, -1),), allen_cahn_lifting, ("ic",)
     raise ValueError(f"no hard constraint for {name!r} in the experiments")
 
 

@@ -178,5 +178,6 @@ def ritz_ng_step(form: RitzForm, task: Any, static: Any, params: Any, state: ng.
     def energy(f):
         return ritz_energy(form, task, eqx.combine(unravel(f), static), batch, boundary_weight)
 
-    new_flat, new_state, info = ng.ng_update(flat, s, J, state, energy, energy(flat), config)
+    new_flat, new_state, info = ng.ng_update(flat, s, J, state, energy, energy(flat), config,
+                                             model_scale=0.5)
     return unravel(new_flat), new_state, info

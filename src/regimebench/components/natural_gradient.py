@@ -53,6 +53,7 @@ __all__ = [
     "NGState",
     "NGInfo",
     "JACOBIAN_MODES",
+    "DAMPING_RULES",
     "term_keys",
     "residual_system",
     "weighted_loss",
@@ -76,6 +77,9 @@ ResidualFn = Callable[[Any, Mapping[str, jax.Array]], Mapping[str, jax.Array]]
 #: batched residual vector (N backward passes over the batch: for measurement).
 JACOBIAN_MODES = ("per_point_rev", "per_point_fwd", "batched_rev")
 
+#: Damping controls (see :class:`NGConfig`).
+DAMPING_RULES = ("fixed", "step", "gain")
+
 
 class NGConfig(eqx.Module):
     """Hyperparameters of a natural-gradient phase (all static: they shape the program).
@@ -85,9 +89,12 @@ class NGConfig(eqx.Module):
             ``O(‖∂r/∂θ‖² / N_k)`` since rows carry ``√(w_k/N_k)``). With ``relative_damping``
             it multiplies the mean diagonal of ``JJᵀ`` instead.
         relative_damping: scale λ by ``trace(JJᵀ)/N`` (makes λ independent of the PDE's scale).
-        adaptive_damping: Levenberg–Marquardt-style control of λ between steps, multiplying it
-            by ``damping_down`` when the line search takes the full step ``η = 1`` and by
-            ``damping_up`` when it finds no decrease; clipped to ``[damping_min, damping_max]``.
+        damping_rule: how λ evolves between steps (clipped to ``[damping_min, damping_max]``):
+            ``"fixed"``; ``"step"`` multiplies it by ``damping_down`` when the line search takes
+            the full step ``η = 1`` and by ``damping_up`` when it finds no decrease;
+            ``"gain"`` is Levenberg–Marquardt's rule on the gain ratio ρ = actual / predicted
+            decrease (the prediction from the Gauss–Newton model ``‖r − ηJφ‖²``): ×``damping_down``
+            when ρ > 0.75, ×``damping_up`` when ρ < 0.25 or no decrease.
         momentum: SPRING momentum μ (0: plain Gauss–Newton step).
         grid_size, grid_base: the line search tries ``η = grid_base^{-j}``, ``j = 0 … grid_size−1``.
         jacobian_mode: one of :data:`JACOBIAN_MODES`.
@@ -99,7 +106,7 @@ class NGConfig(eqx.Module):
 
     damping: float = 1e-8
     relative_damping: bool = False
-    adaptive_damping: bool = False
+    damping_rule: str = "fixed"
     damping_down: float = 0.5
     damping_up: float = 10.0
     damping_min: float = 1e-14
@@ -121,6 +128,9 @@ class NGConfig(eqx.Module):
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
         if self.grid_size < 1 or self.grid_base <= 1.0:
             raise ValueError("the line search needs grid_size ≥ 1 and grid_base > 1")
+        if self.damping_rule not in DAMPING_RULES:
+            raise ValueError(f"damping_rule must be one of {DAMPING_RULES}, "
+                             f"got {self.damping_rule!r}")
         if self.damping < 0:
             raise ValueError(f"damping must be ≥ 0, got {self.damping}")
 
@@ -371,18 +381,22 @@ def active_terms(names: tuple[str, ...], config: NGConfig) -> tuple[str, ...]:
 
 def ng_update(flat: jax.Array, s: jax.Array, J: jax.Array, state: NGState,
               loss_fn: Callable[[jax.Array], jax.Array], loss0: jax.Array,
-              config: NGConfig) -> tuple[jax.Array, NGState, NGInfo]:
+              config: NGConfig, model_scale: float = 1.0) -> tuple[jax.Array, NGState, NGInfo]:
     """The update shared by every objective: direction, line search, damping control.
 
     Arguments:
         flat: the flat parameters θ.
-        s: the stacked right-hand side with ``Jᵀ s ∝ ∇L`` (the scaled residuals ``r`` for a
-            least-squares loss; a Ritz form's targets for an energy).
+        s: the stacked right-hand side with ``Jᵀ s = ∇L / (2 · model_scale)`` (the scaled
+            residuals ``r`` for the least-squares loss ``‖r‖²``; a Ritz form's targets for an
+            energy, with ``model_scale = ½``).
         J: the stacked Jacobian whose Gram ``JᵀJ`` is the metric.
         state: :class:`NGState`.
         loss_fn: the objective as a function of flat parameters (evaluated on the grid).
         loss0: the objective at ``flat``.
         config: :class:`NGConfig`.
+        model_scale: the local model is ``L(θ − ηφ) ≈ L0 − model_scale·(2η sᵀJφ − η²‖Jφ‖²)``
+            (1 for ``‖r‖²``, ½ for an energy whose Hessian is modelled by ``JᵀJ``); only the
+            ``"gain"`` damping rule reads it.
     """
     lam = state.damping
     if config.relative_damping:
@@ -390,14 +404,24 @@ def ng_update(flat: jax.Array, s: jax.Array, J: jax.Array, state: NGState,
     phi = spring_direction(J, s, state.phi, lam, config.momentum, config.space)
     grid = step_size_grid(config.grid_size, config.grid_base, flat.dtype)
     j, eta, new_loss = grid_line_search(lambda e: loss_fn(flat - e * phi), grid)
-    accepted = new_loss < loss0
+    # A failed factorisation (λ too small for a singular Gram) gives a non-finite direction,
+    # whose every grid loss is non-finite: the step is rejected and λ grows.
+    accepted = (new_loss < loss0) & jnp.all(jnp.isfinite(phi))
     eta = jnp.where(accepted, eta, 0.0)
-    new_flat = flat - eta * phi
+    new_flat = jnp.where(accepted, flat - eta * phi, flat)
     new_phi = jnp.where(accepted, phi, 0.0) if config.momentum else state.phi
     damping = state.damping
-    if config.adaptive_damping:
+    if config.damping_rule == "step":
         factor = jnp.where(~accepted, config.damping_up,
                            jnp.where(j == 0, config.damping_down, 1.0))
+        damping = jnp.clip(damping * factor, config.damping_min, config.damping_max)
+    elif config.damping_rule == "gain":
+        jphi = J @ phi
+        eta_j = grid[j]
+        predicted = model_scale * (2 * eta_j * jnp.dot(s, jphi) - eta_j**2 * jnp.dot(jphi, jphi))
+        rho = (loss0 - new_loss) / jnp.where(predicted > 0, predicted, jnp.inf)
+        factor = jnp.where(~accepted | (rho < 0.25), config.damping_up,
+                           jnp.where(rho > 0.75, config.damping_down, 1.0))
         damping = jnp.clip(damping * factor, config.damping_min, config.damping_max)
     info = NGInfo(loss0, jnp.where(accepted, new_loss, loss0), eta, j, lam, accepted)
     new_state = NGState(phi=new_phi, damping=damping.astype(flat.dtype), count=state.count + 1)
@@ -407,7 +431,8 @@ def ng_update(flat: jax.Array, s: jax.Array, J: jax.Array, state: NGState,
 def ng_step(residual_fn: ResidualFn, static: Any, params: Any, state: NGState,
             batch: Mapping[str, jax.Array], term_weights: Mapping[str, jax.Array],
             point_weights: Mapping[str, jax.Array | None], config: NGConfig,
-            terms: tuple[str, ...] | None = None) -> tuple[Any, NGState, NGInfo]:
+            terms: tuple[str, ...] | None = None,
+            search_batch: Mapping[str, jax.Array] | None = None) -> tuple[Any, NGState, NGInfo]:
     """One natural-gradient / Gauss–Newton step on the weighted least-squares loss.
 
     Arguments:
@@ -419,10 +444,14 @@ def ng_step(residual_fn: ResidualFn, static: Any, params: Any, state: NGState,
         config: :class:`NGConfig`.
         terms: the terms included (default ``config.terms``, else every key of
             ``term_weights``).
+        search_batch: points on which the line search compares step sizes (default: ``batch``).
+            Independent points keep a step from over-fitting a batch smaller than the network
+            (N < P, where the Gauss–Newton step can interpolate the batch); they must be
+            shaped like ``batch`` when point weights are given.
 
     Returns:
         ``(new params, new state, NGInfo)``. If no grid step decreases the loss the parameters
-        stay, the momentum is reset and (with adaptive damping) λ grows.
+        stay, the momentum is reset and (with a damping rule) λ grows.
     """
     if terms is None:
         terms = active_terms(tuple(term_weights), config)
@@ -430,9 +459,15 @@ def ng_step(residual_fn: ResidualFn, static: Any, params: Any, state: NGState,
     r, J = residual_system(residual_fn, static, params, batch, term_weights, point_weights,
                            terms, config.jacobian_mode)
 
+    if search_batch is None:
+        search_batch, loss0 = batch, jnp.sum(r**2)
+    else:
+        loss0 = weighted_loss(residual_fn, static, params, search_batch, term_weights,
+                              point_weights, terms)
+
     def loss_fn(f):
-        return weighted_loss(residual_fn, static, unravel(f), batch, term_weights,
+        return weighted_loss(residual_fn, static, unravel(f), search_batch, term_weights,
                              point_weights, terms)
 
-    new_flat, new_state, info = ng_update(flat, r, J, state, loss_fn, jnp.sum(r**2), config)
+    new_flat, new_state, info = ng_update(flat, r, J, state, loss_fn, loss0, config)
     return unravel(new_flat), new_state, info
