@@ -39,6 +39,7 @@ from cost import xla_flops  # noqa: E402
 from models import build_model, loss_terms  # noqa: E402
 
 from regimebench.components import natural_gradient as ng  # noqa: E402
+from regimebench.components import samplers  # noqa: E402
 from regimebench.problem import load_problem  # noqa: E402
 
 DEFAULT_PARAMS = {"helmholtz": {}, "burgers": {}, "darcy": {}, "lid-driven-cavity": {},
@@ -91,8 +92,15 @@ def main(argv=None):
     ap.add_argument("--grid", type=int, default=16, help="line-search grid size")
     ap.add_argument("--grid-base", type=float, default=2.0)
     ap.add_argument("--space", default="auto")
+    ap.add_argument("--cg-iters", type=int, default=50)
     ap.add_argument("--jacobian", default="per_point_rev")
     ap.add_argument("--resample", type=int, default=20, help="steps per batch of points")
+    ap.add_argument("--rad", type=int, default=0,
+                    help="RAD resampling of the pde points from a pool this many times larger "
+                         "(Wu et al. 2023, k = c = 1; the pool's residuals are charged)")
+    ap.add_argument("--inv-coefficient-weights", action="store_true",
+                    help="darcy: per-point weights 1/a(x)² on the pde term (the residual "
+                         "divided by the coefficient)")
     ap.add_argument("--search-fresh", action="store_true",
                     help="line search on an independent batch (drawn with each batch)")
     ap.add_argument("--weights", nargs="*", help="term weights term=w (default 1)")
@@ -115,7 +123,8 @@ def main(argv=None):
                       damping_max=args.damping_max, damping_down=args.damping_down,
                       damping_up=args.damping_up, momentum=args.momentum,
                       grid_size=args.grid, grid_base=args.grid_base,
-                      jacobian_mode=args.jacobian, space=args.space, terms=terms)
+                      jacobian_mode=args.jacobian, space=args.space, terms=terms,
+                      cg_iters=args.cg_iters)
 
     def cast(tree):
         return jax.tree.map(lambda x: x.astype(dtype) if eqx.is_inexact_array(x) else x, tree)
@@ -134,6 +143,14 @@ def main(argv=None):
     tw = {t: jnp.asarray(weights[t], dtype) for t in terms}
     pw = {t: None for t in terms}
 
+    def point_weights(b):
+        if not args.inv_coefficient_weights:
+            return pw
+        from regimebench._catalogue import load_problem_module
+        ref = load_problem_module("darcy", "reference")
+        a = ref.coefficient(b["pde"][:, 0], b["pde"][:, 1], task.sigma, xp=jnp)
+        return {**pw, "pde": 1.0 / a**2}
+
     # ---- the step, and its cost in gradient equivalents
     p0 = jax.tree.map(lambda x: x[0], params)
     state0 = ng.ng_init(p0, cfg)
@@ -147,15 +164,17 @@ def main(argv=None):
 
     if args.loss == "strong":
         def step_fn(task_, p, s, b, b_search=None):
-            return ng.ng_step(task_.residuals, static, p, s, b, tw, pw, cfg, terms, b_search)
+            return ng.ng_step(task_.residuals, static, p, s, b, tw, point_weights(b), cfg,
+                              terms, b_search,
+                              None if b_search is None else point_weights(b_search))
 
         def own_grad_fn(task_, p, b):
-            return jax.grad(lambda q: ng.weighted_loss(task_.residuals, static, q, b, tw, pw,
-                                                       terms))(p)
+            return jax.grad(lambda q: ng.weighted_loss(task_.residuals, static, q, b, tw,
+                                                       point_weights(b), terms))(p)
 
         def rows_fn(task_, p, b):
-            return ng.residual_system(task_.residuals, static, p, b, tw, pw, terms,
-                                      cfg.jacobian_mode)
+            return ng.residual_system(task_.residuals, static, p, b, tw, point_weights(b),
+                                      terms, cfg.jacobian_mode)
     else:
         from regimebench.ritz import ritz_energy, ritz_forms, ritz_ng_step, ritz_rows
         if not args.hard and not args.ritz_penalty:
@@ -191,14 +210,28 @@ def main(argv=None):
     f_step_xla = xla_flops(step_fn, task, p0, state0, batch0,
                            batch0 if args.search_fresh else None)
     f_rows = xla_flops(rows_fn, task, p0, batch0)
-    f_chol = ng.cholesky_flops(n_rows if sample_space else n_params)
+    f_chol = 0.0 if cfg.space == "cg" else ng.cholesky_flops(n_rows if sample_space
+                                                             else n_params)
     f_step = f_step_xla + f_chol
-    eq_step = f_step / f_ref
+    # RAD: one forward residual pass on the candidate pool per batch, amortised over the steps
+    # that use the batch.
+    rad = samplers.get("rad")(every=1, pool=args.rad, terms=["pde"]) if args.rad else None
+    f_rad = 0.0
+    if rad is not None:
+        def rad_fn(task_, p, b, key):
+            return rad.update(task_, b, key, jnp.asarray(0), sizes,
+                              residual_fn=lambda pts: task_.residuals(eqx.combine(p, static),
+                                                                      pts))
+
+        f_rad = xla_flops(rad_fn, task, p0, batch0, jax.random.key(0))
+    eq_step = (f_step + f_rad / args.resample) / f_ref
     cost = {"ref_grad_flops": f_ref, "own_grad_flops": f_own, "step_flops_xla": f_step_xla,
-            "cholesky_flops": f_chol, "jacobian_flops": f_rows, "eq_per_step": eq_step,
+            "cholesky_flops": f_chol, "jacobian_flops": f_rows, "rad_flops": f_rad,
+            "eq_per_step": eq_step,
             "eq_per_step_own": f_step / f_own, "eq_jacobian_own": f_rows / f_own,
             "rows": n_rows, "params": n_params,
-            "solve_space": "sample" if sample_space else "parameter"}
+            "solve_space": "cg" if cfg.space == "cg" else
+            "sample" if sample_space else "parameter"}
     print(json.dumps(cost), flush=True)
 
     # ---- training
@@ -211,6 +244,9 @@ def main(argv=None):
     def chunk_one(task_, p, s, kd, n_active):
         key, k_s = jax.random.split(jax.random.wrap_key_data(kd))
         b = cast(task_.sample(k_s, sizes))
+        if rad is not None:
+            b = rad.update(task_, b, jax.random.fold_in(k_s, 2), jnp.asarray(0), sizes,
+                           residual_fn=lambda pts: task_.residuals(eqx.combine(p, static), pts))
         b_search = (cast(task_.sample(jax.random.fold_in(k_s, 1), sizes))
                     if args.search_fresh else None)
 
