@@ -186,7 +186,7 @@ def main(argv=None):
 
         def step_fn(task_, p, s, b, b_search=None):
             return ritz_ng_step(form, task_, static, p, s, b, cfg, boundary_weight=beta,
-                                mass=args.ritz_mass)
+                                mass=args.ritz_mass, search_batch=b_search)
 
         def own_grad_fn(task_, p, b):
             return jax.grad(lambda q: ritz_energy(form, task_, eqx.combine(q, static), b,

@@ -16,7 +16,8 @@ DEFAULTS = {"tier": "cpu", "width": 48, "depth": 2, "activation": "tanh", "hard"
             "damping_rule": "gain", "damping_min": 1e-14, "damping_max": 1e2,
             "damping_down": 0.5, "damping_up": 10.0, "momentum": 0.0, "grid": 16,
             "grid_base": 2.0, "space": "auto", "jacobian": "per_point_rev", "resample": 20,
-            "float32": False, "ritz_penalty": 0.0, "ritz_mass": 1.0}
+            "float32": False, "ritz_penalty": 0.0, "ritz_mass": 1.0, "cg_iters": 50,
+            "search_fresh": False, "rad": 0, "inv_coefficient_weights": False}
 SKIP = {"problem", "budget", "marks", "seeds", "logs", "out", "tag", "param", "sizes",
         "weights"}
 
@@ -34,6 +35,8 @@ def main(paths):
     rows = []
     for p in paths:
         d = json.loads(Path(p).read_text())
+        if "eq_per_step_own" not in d["cost"]:
+            continue  # an early run of the harness (different cost normalisation)
         a = d["args"]
         marks = d["marks"]
         last = marks[max(marks, key=float)]

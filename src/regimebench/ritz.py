@@ -156,10 +156,13 @@ def ritz_rows(form: RitzForm, task: Any, model: Any, batch: dict[str, jax.Array]
 
 def ritz_ng_step(form: RitzForm, task: Any, static: Any, params: Any, state: ng.NGState,
                  batch: dict[str, jax.Array], config: ng.NGConfig,
-                 boundary_weight: float = 0.0, mass: float = 1.0):
+                 boundary_weight: float = 0.0, mass: float = 1.0,
+                 search_batch: dict[str, jax.Array] | None = None):
     """One energy natural-gradient step on the Ritz energy (line search on the energy itself).
 
     With ``boundary_weight = 0`` (a hard constraint) the boundary rows are left out.
+    ``search_batch``: independent points on which the line search compares the energies
+    (default: ``batch``), as in :func:`~regimebench.components.natural_gradient.ng_step`.
     Returns ``(new params, new state, NGInfo)`` like :func:`~regimebench.components.
     natural_gradient.ng_step`.
     """
@@ -175,8 +178,10 @@ def ritz_ng_step(form: RitzForm, task: Any, static: Any, params: Any, state: ng.
     s = ng.stack_rows(ritz_rows(form, task, eqx.combine(params, static), batch, mass)[1],
                       tw, pw, terms)
 
+    search = batch if search_batch is None else search_batch
+
     def energy(f):
-        return ritz_energy(form, task, eqx.combine(unravel(f), static), batch, boundary_weight)
+        return ritz_energy(form, task, eqx.combine(unravel(f), static), search, boundary_weight)
 
     new_flat, new_state, info = ng.ng_update(flat, s, J, state, energy, energy(flat), config,
                                              model_scale=0.5)
