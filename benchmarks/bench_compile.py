@@ -1,7 +1,8 @@
 """Compile time of the training chunk, and what the persistent compilation cache saves.
 
 ``test_chunk_compile`` lowers and compiles the default entry's first-phase chunk (1 seed) with the
-persistent cache off (see conftest). ``test_persistent_cache`` starts two fresh Python processes
+persistent cache off (see conftest). ``compile_s`` of a run is ahead-of-time compilation only
+(``.lower(...).compile()``), no training inside. ``test_persistent_cache`` starts two fresh Python processes
 that train the same tiny helmholtz run against one empty cache folder: the first compiles, the
 second should load the programs from disk; both compile times are in ``extra_info``.
 """
@@ -35,7 +36,7 @@ sizes = p.sizes(info.name, "smoke")
 task = p.make_task(info.name, p.resolve_params(info.name), sizes)
 t1 = time.perf_counter()
 res = train(task, load_solver(info.default_solver), 40, sizes, [0], n_log=4)
-print(json.dumps({"first_chunks_s": res.timing["compile_s"], "train_call_s": time.perf_counter() - t1,
+print(json.dumps({"compile_s": res.timing["compile_s"], "train_call_s": time.perf_counter() - t1,
                   "process_s": time.perf_counter() - t0}))
 """
 
@@ -63,5 +64,5 @@ def test_persistent_cache(benchmark):
     entries = sum(1 for _ in Path(cache).rglob("*") if _.is_file())
     benchmark.extra_info.update(device_info())
     benchmark.extra_info.update(cold=cold, warm=warm, cache_entries=entries,
-                                speedup_first_chunks=cold["first_chunks_s"] / warm["first_chunks_s"])
+                                speedup_compile=cold["compile_s"] / max(warm["compile_s"], 1e-9))
     assert entries > 0, "nothing was written to the persistent compilation cache"

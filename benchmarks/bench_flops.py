@@ -31,6 +31,7 @@ import numpy as np
 import pytest
 from _common import ROUNDS, GroupRunner, default_setup, device_info
 
+from regimebench.engine.step import train_step
 from regimebench.solver import load_solver
 
 # Dense (no sparsity) data-sheet peaks in FLOP/s: NVIDIA H100 and H200 datasheets (SXM and PCIe).
@@ -74,10 +75,10 @@ def _matmul_flops_per_s(dtype) -> float:
 def test_training_step_flops(benchmark, n_seeds):
     task, solver, sizes = default_setup("helmholtz", load_solver("pinn-mlp-adam"))
     runner = GroupRunner(task, solver, sizes, n_seeds, n_seeds, phase=0)
-    t = runner.trainer
-    step = eqx.filter_jit(eqx.filter_vmap(t._plain_step(t.phases[0], t.phase_ends[0]),
-                                          in_axes=(0, None)))
-    state, i = runner.states[0], jnp.asarray(0)
+    setup, phase, budget = runner.setup, runner.phase, runner.budget
+    step = eqx.filter_jit(eqx.filter_vmap(
+        lambda s, i: train_step(setup, phase, budget, s, i, i), in_axes=(0, None)))
+    state, i = runner.states[0], jnp.asarray(0, jnp.int32)
     flops = _cost(step.lower(state, i).lowered)["flops"]
     box = [step(state, i)]  # compile outside the timing
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import pytest
 from _common import CHUNK, ROUNDS, SEEDS, GroupRunner, default_setup, device_info, present
 
-from regimebench.train import resolve_layout
+from regimebench.engine.layout import group_size
 
 LAYOUTS = ("sequential", "auto", "vmap", 2, 4)
 
 
 def _group(layout, n_seeds):
-    return resolve_layout(layout if isinstance(layout, str) else int(layout), n_seeds)
+    return group_size(layout if isinstance(layout, str) else int(layout), n_seeds)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS, ids=str)

@@ -42,6 +42,9 @@ def _release_compiled_programs():
 
     import jax
 
+    from regimebench.engine import programs
+
+    programs.clear()  # the engine's own cache of compiled programs
     jax.clear_caches()
     gc.collect()
 

@@ -1,5 +1,12 @@
 """Test configuration: CPU only, float64 enabled, one numeric policy for the whole session.
 
+The session also makes JAX strict, as equinox's own test suite does: ``jax_numpy_dtype_promotion
+= "strict"`` (no implicit promotion between dtypes: a float32 entry that silently met a float64
+array would raise, not compute in float64) and ``jax_numpy_rank_promotion = "raise"`` (no
+implicit broadcasting of arrays of different ranks). Third-party code that promotes implicitly
+(optax's bias corrections, ``jax.experimental.jet``) is traced inside
+:func:`regimebench.problem.traced_in`.
+
 Reference caches go to a session temporary folder unless ``REGIMEBENCH_CACHE`` is set, so a test
 run neither reads stale entries nor writes into the user's cache. CI sets it to a folder that
 lives for the whole run, so each reference is built once.
@@ -18,6 +25,11 @@ if "REGIMEBENCH_CACHE" not in os.environ:
 from regimebench._config import configure  # noqa: E402
 
 configure(platform="cpu")
+
+import jax  # noqa: E402
+
+jax.config.update("jax_numpy_dtype_promotion", "strict")
+jax.config.update("jax_numpy_rank_promotion", "raise")
 
 
 def pytest_collection_finish(session):

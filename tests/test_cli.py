@@ -42,8 +42,11 @@ def test_run_writes_records_and_prints_table(smoke_run):
     assert r.returncode == 0, r.stderr
     recs = records_under(out)
     assert len(recs) == 2
-    assert "median" in r.stdout and "rel. L2" in r.stdout
-    assert "reproduce: bench run --problem helmholtz" in r.stdout
+    assert "median" in r.stdout and "rel. L2" in r.stdout and "interval" in r.stdout
+    # pinned to the commit that made the records (the checkout under test is a git repository)
+    reproduce = next(ln for ln in r.stdout.splitlines() if ln.startswith("reproduce: "))
+    assert "bench run --problem helmholtz" in reproduce
+    assert reproduce.startswith("reproduce: git checkout ") or "git" not in reproduce
     rec = json.loads(recs[0].read_text())
     assert rec["status"] == "ok"
     assert rec["provenance"]["command"].startswith("bench run --problem helmholtz")
@@ -61,19 +64,56 @@ def test_resume_skips_finished_seeds(smoke_run):
     r = bench("run", "--problem", "helmholtz", "--budget", "smoke", "--seeds", "3", "--out",
               str(out))
     assert r.returncode == 0, r.stderr
-    assert "2 seed(s) already have records" in r.stderr
+    assert "2 of 3 seed(s) already have records" in r.stderr
     after = {p: p.stat().st_mtime_ns for p in records_under(out)}
     assert len(after) == 3
     assert all(after[p] == t for p, t in before.items())  # untouched
 
 
-def test_show_and_validate_record(smoke_run):
+def test_show_and_validate_record(smoke_run, tmp_path):
     _, out = smoke_run
     rec = records_under(out)[0]
     r = bench("show", str(rec))
     assert r.returncode == 0 and "reproduce:" in r.stdout and "rel_l2" in r.stdout
+    data = json.loads(rec.read_text())
+    if data["provenance"]["git_sha"]:  # the typed record's command, pinned to its commit
+        assert f"reproduce: git checkout {data['provenance']['git_sha']} && bench run" in r.stdout
+    assert f"harness {data['spec']['harness']}" in r.stdout
     r = bench("validate", str(rec))
-    assert r.returncode == 0 and "ok: record" in r.stdout
+    assert r.returncode == 0 and "ok: record" in r.stdout and "status ok" in r.stdout
+    # `bench validate RECORD` checks the JSON Schema and lists every violation on one line.
+    data["spec"]["seed"] = "zero"
+    data["labels"]["regime"] = "IV"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    r = bench("validate", str(bad))
+    _assert_clean_error(r, "2 schema violation(s)", "spec/seed", "labels/regime")
+
+
+def test_reproduce_command(smoke_run, tmp_path):
+    _, out = smoke_run
+    rec = records_under(out)[0]
+    r = bench("reproduce", str(rec), "--out", str(tmp_path / "again"))
+    # Same commit and machine; the seed trained in a vmapped pair then alone, so float32 sums
+    # may differ in the last bits (reproduce.py's docstring): well within the 1 % default.
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("reproduced: seed 0") and "tolerance 1 %" in r.stdout
+    data = json.loads(rec.read_text())
+    data["metrics"]["rel_l2"] *= 1.5  # a record whose number the code no longer gives
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(data))
+    r = bench("reproduce", str(tampered), "--out", str(tmp_path / "again2"))
+    assert r.returncode == 1 and r.stdout.startswith("NOT reproduced"), (r.stdout, r.stderr)
+    _assert_clean_error(bench("reproduce", str(tmp_path / "missing.json")), "no such record")
+    _assert_clean_error(bench("reproduce", str(rec), "--tolerance", "-1"), "--tolerance")
+
+
+def test_doctor_finds_the_committed_official_records_healthy():
+    official = Path(__file__).parents[1] / "leaderboard" / "runs"
+    n = len(list(official.rglob("seed-*.json")))
+    r = bench("doctor", "--runs", str(official))
+    assert r.returncode == 0, r.stdout
+    assert f"{official}: {n} healthy record(s), 0 problem(s)" in r.stdout
 
 
 def test_validate_solver_entry():
@@ -137,3 +177,17 @@ def test_crash_becomes_a_crashed_record(tmp_path):
     assert "simulated failure" in recs[0]["traceback"]
     assert recs[0]["labels"]["failure_modes"] == ["crashed"]
     assert len(records_under(tmp_path)) == 2
+
+
+def test_text_is_never_markup_and_controls_are_escaped(tmp_path):
+    from regimebench.cli._common import plain
+
+    assert plain("\x1b[31mred\x07").plain == "\\x1b[31mred\\x07"
+    assert plain("[bold]x[/]").plain == "[bold]x[/]"
+    _assert_clean_error(bench("run", "--problem", "[/]", "--out", str(tmp_path)),
+                        "Unknown problem '[/]'")
+    _assert_clean_error(bench("run", "--problem", "helmholtz", "--seed-layout", "bogus", "--out",
+                              str(tmp_path)), "Unknown seed layout 'bogus'")
+    _assert_clean_error(bench("batch", "--problem", "helmholtz", "--executor", "rya"),
+                        "Unknown executor 'rya'. Did you mean 'ray'?")
+    assert not any(tmp_path.iterdir())  # bad input: nothing written

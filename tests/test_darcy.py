@@ -107,13 +107,13 @@ def test_cli_operator_smoke(tmp_path, monkeypatch):
     reduced to the small dataset for this test; everything else is the real catalogue entry."""
     import dataclasses
 
-    from regimebench import problem as problem_mod
+    from regimebench import _problem_toml
     from regimebench.cli import app
 
     spec = load_problem("darcy")
     assert spec.task_info("operator").default_solver == "fno"
     small = dataclasses.replace(spec, params={**spec.params, **SMALL})
-    monkeypatch.setitem(problem_mod._SPECS, spec.folder, small)
+    monkeypatch.setitem(_problem_toml._SPECS, spec.folder, small)
     result = CliRunner().invoke(app, ["run", "--problem", "darcy", "--task", "operator",
                                       "--budget", "smoke", "--seeds", "1", "--out",
                                       str(tmp_path)])

@@ -1,4 +1,5 @@
-"""Executors: local, a real local Ray instance, submitit's local executor; resume and crashes.
+"""Executors: local, a real local Ray instance, submitit's local executor; resume and crashes;
+``bench sweep --executor ray`` against a local sweep.
 
 Every test trains the tiny entry of ``helpers.tiny_entry`` at the ``smoke`` tier, so runtime is
 dominated by JAX imports and compilation in worker processes (Ray: ~40-60 s on a 2-core CPU,
@@ -16,18 +17,17 @@ from regimebench.executors import (
     RayExecutor,
     SlurmExecutor,
     make_executor,
-    plan_jobs,
+    make_jobs,
     run_job,
-    run_specs,
+    run_plans,
 )
 from regimebench.record import read_record, write_record
 from regimebench.runner import BenchError, RunRequest, plan
 
 
-def _specs(entry, out, seeds):
-    planned = plan(RunRequest(problem="helmholtz", solver=str(entry), seeds=list(seeds),
-                              budget="smoke", out=out))
-    return [(s, planned.cell) for s in planned.specs]
+def _plans(entry, out, seeds, **kwargs):
+    return [plan(RunRequest(problem="helmholtz", solver=str(entry), seeds=list(seeds),
+                            budget="smoke", out=out, **kwargs))]
 
 
 def _records(out):
@@ -51,17 +51,21 @@ def test_unknown_executor_names_the_closest():
 
 def test_grouping_batches_seeds_unless_isolated(tmp_path):
     entry = tiny_entry(tmp_path)
-    specs = _specs(entry, tmp_path / "out", range(3))
-    jobs, done, total = plan_jobs(specs, tmp_path / "out")
-    assert (len(jobs), len(jobs[0].specs), done, total) == (1, 3, [], 3)
-    jobs, _, _ = plan_jobs(specs, tmp_path / "out", isolate_seeds=True)
+    plans = _plans(entry, tmp_path / "out", range(3))
+    jobs, summary = make_jobs(plans)
+    assert (len(jobs), len(jobs[0].specs), summary.records, summary.total) == (1, 3, [], 3)
+    assert jobs[0].request.seeds == [0, 1, 2] and jobs[0].command == plans[0].request.command
+    jobs, _ = make_jobs(plans, isolate_seeds=True)
     assert [len(j.specs) for j in jobs] == [1, 1, 1]
+    assert [j.request.seeds for j in jobs] == [[0], [1], [2]]
+    jobs, summary = make_jobs(plans + plans)  # the same seeds planned twice train once
+    assert len(jobs) == 1 and summary.total == 3
 
 
 def test_local_executor_resumes_and_moves_corrupt_records_aside(tmp_path):
     entry, out = tiny_entry(tmp_path), tmp_path / "out"
-    specs = _specs(entry, out, range(2))
-    summary = run_specs(specs, "local", out, solver=str(entry))
+    plans = _plans(entry, out, range(2))
+    summary = run_plans(plans, "local")
     assert (summary.trained, summary.skipped) == (2, 0)
     assert [r["status"] for r in summary.records] == ["ok", "ok"]
     paths = _records(out)
@@ -74,7 +78,7 @@ def test_local_executor_resumes_and_moves_corrupt_records_aside(tmp_path):
         return run_job(job)
 
     warnings = []
-    summary = run_specs(specs, LocalExecutor(worker=counting), out, solver=str(entry),
+    summary = run_plans(_plans(entry, out, range(2)), LocalExecutor(worker=counting),
                         warn=warnings.append)
     assert calls == [[1]]  # only the corrupt seed is redone
     assert summary.skipped == 1 and summary.trained == 1
@@ -89,7 +93,7 @@ def test_a_job_that_dies_becomes_crashed_records(tmp_path):
     def dies(job):
         raise RuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate 9 GiB")
 
-    summary = run_specs(_specs(entry, out, range(2)), LocalExecutor(worker=dies), out)
+    summary = run_plans(_plans(entry, out, range(2)), LocalExecutor(worker=dies))
     assert summary.crashed == 2
     for path in _records(out):
         rec = read_record(path)
@@ -108,7 +112,7 @@ def test_full_disk_is_a_clear_error_and_leaves_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "fsync", no_space)  # the disk fills while a record is written
     with pytest.raises(BenchError, match="No space left on device"):
-        run_specs(_specs(entry, out, [0]), "local", out, solver=str(entry))
+        run_plans(_plans(entry, out, [0]), "local")
     assert [p for p in out.rglob("*") if p.is_file()] == []  # no record, no temp file
 
 
@@ -117,7 +121,7 @@ def test_unwritable_results_folder_fails_before_running(tmp_path):
     blocker.write_text("")
     entry = tiny_entry(tmp_path)
     with pytest.raises(BenchError, match="cannot write to results folder"):
-        run_specs(_specs(entry, tmp_path / "x", [0]), "local", blocker / "out")
+        run_plans(_plans(entry, blocker / "out", [0]), "local")
 
 
 def test_ray_local_instance_runs_a_sweep_and_records_a_dead_worker(tmp_path):
@@ -125,9 +129,7 @@ def test_ray_local_instance_runs_a_sweep_and_records_a_dead_worker(tmp_path):
     entry, out = tiny_entry(tmp_path), tmp_path / "out"
     # A 4-record sweep in two runs (one Ray task each, seeds batched): the canonical cell
     # trains; the a2 = 2 cell's worker dies, as an OOM kill or a segfault would make it.
-    planned = plan(RunRequest(problem="helmholtz", solver=str(entry), seeds=[0, 1],
-                              budget="smoke", out=out, overrides={"a2": 2.0}))
-    specs = _specs(entry, out, range(2)) + [(s, planned.cell) for s in planned.specs]
+    plans = _plans(entry, out, range(2)) + _plans(entry, out, range(2), overrides={"a2": 2.0})
 
     def dies_in_the_a2_cell(job):  # defined here so Ray ships it by value to the workers
         if job.cell:
@@ -138,8 +140,7 @@ def test_ray_local_instance_runs_a_sweep_and_records_a_dead_worker(tmp_path):
 
     events = []
     ex = RayExecutor(init_kwargs={"num_cpus": 2}, worker=dies_in_the_a2_cell)
-    summary = run_specs(specs, ex, out, solver=str(entry),
-                        progress=lambda done, todo, o: events.append((done, todo)))
+    summary = run_plans(plans, ex, progress=lambda done, todo, o: events.append((done, todo)))
     assert events == [(2, 4), (4, 4)]  # streamed as each task finished
     recs = [read_record(p) for p in _records(out)]
     assert len(recs) == 4
@@ -150,8 +151,7 @@ def test_ray_local_instance_runs_a_sweep_and_records_a_dead_worker(tmp_path):
     assert summary.crashed == 2 and summary.trained == 2
     # The same seed in this process gives the same numbers: the worker ran the same code.
     seed0 = next(r for r in recs if r["status"] == "ok" and r["spec"]["seed"] == 0)
-    local = run_specs(_specs(entry, tmp_path / "local", [0]), "local", tmp_path / "local",
-                      solver=str(entry)).records[0]
+    local = run_plans(_plans(entry, tmp_path / "local", [0]), "local").records[0]
     assert local["metrics"]["rel_l2"] == pytest.approx(seed0["metrics"]["rel_l2"], rel=1e-9)
 
 
@@ -159,7 +159,7 @@ def test_submitit_local_executor(tmp_path):
     pytest.importorskip("submitit")
     entry, out = tiny_entry(tmp_path), tmp_path / "out"
     ex = SlurmExecutor(cluster="local", poll_s=0.5, timeout_min=10)
-    summary = run_specs(_specs(entry, out, range(2)), ex, out, solver=str(entry))
+    summary = run_plans(_plans(entry, out, range(2)), ex)
     assert summary.trained == 2
     assert [read_record(p)["status"] for p in _records(out)] == ["ok", "ok"]
     assert list((out / ".submitit").iterdir())  # submitit's logs live in a hidden folder
@@ -167,8 +167,8 @@ def test_submitit_local_executor(tmp_path):
 
 def test_crashed_record_is_written_once_even_if_the_worker_wrote_part(tmp_path):
     entry, out = tiny_entry(tmp_path), tmp_path / "out"
-    specs = _specs(entry, out, range(2))
-    jobs, _, _ = plan_jobs(specs, out)
+    plans = _plans(entry, out, range(2))
+    jobs, _ = make_jobs(plans)
     first = jobs[0].paths[0]
 
     def half(job):
@@ -176,6 +176,44 @@ def test_crashed_record_is_written_once_even_if_the_worker_wrote_part(tmp_path):
                              "status": "ok", "metrics": {"rel_l2": 0.5}})
         raise RuntimeError("died after the first seed")
 
-    summary = run_specs(specs, LocalExecutor(worker=half), out)
+    summary = run_plans(plans, LocalExecutor(worker=half))
     assert summary.crashed == 1 and summary.trained == 1
     assert read_record(first)["status"] == "ok"
+
+
+def test_sweep_on_ray_writes_the_records_of_a_local_sweep(tmp_path):
+    """``bench sweep --executor ray`` (a private local Ray instance) against the same sweep in
+    this process: the same record paths, the same specs, cells, statuses, labels and reproduce
+    commands, and the same numbers. Numbers are compared to a relative 1e-9: both processes run
+    the same compiled program on the same inputs, so they agree to round-off (XLA's CPU thread
+    pool may order a reduction differently; that moves the last few of 16 digits, while any real
+    difference in what ran moves the first ones)."""
+    pytest.importorskip("ray")
+    from typer.testing import CliRunner
+
+    from regimebench.cli import app
+
+    entry = tiny_entry(tmp_path)
+    sweeps = {}
+    for executor in ("local", "ray"):
+        out = tmp_path / executor
+        r = CliRunner().invoke(app, ["sweep", "-p", "helmholtz", "-s", str(entry),
+                                     "--difficulty", "1,4", "--data", "64", "--seeds", "2",
+                                     "--budget", "smoke", "--out", str(out),
+                                     "--executor", executor])
+        assert r.exit_code == 0, r.output
+        assert f"on the {executor} executor" in r.output
+        sweeps[executor] = {p.relative_to(out): read_record(p) for p in _records(out)}
+    local, ray = sweeps["local"], sweeps["ray"]
+    assert len(local) == 4 and sorted(local) == sorted(ray)
+    for path, a in local.items():
+        b = ray[path]
+        for key in ("spec", "cell", "status", "failure", "labels", "evals_done"):
+            assert a[key] == b[key], (path, key)
+        assert a["provenance"]["command"] == b["provenance"]["command"]
+        assert "--difficulty" in a["provenance"]["command"]  # one cell's bench run command
+        assert set(a["metrics"]) == set(b["metrics"])
+        for name, value in a["metrics"].items():
+            if isinstance(value, float):
+                assert b["metrics"][name] == pytest.approx(value, rel=1e-9, abs=1e-300), name
+        assert b["curves"]["rel_l2"] == pytest.approx(a["curves"]["rel_l2"], rel=1e-9)

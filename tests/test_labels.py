@@ -5,15 +5,19 @@ import math
 import numpy as np
 import pytest
 
+from regimebench import labels as labels_module
 from regimebench.labels import (
     FAILURE_MODES,
     Family,
+    label_group,
     label_record,
     landscape_family,
     regime,
     regime_stability,
+    term_roles,
     training_phases,
 )
+from regimebench.outcomes import FailureMode, Regime, TermRole, TrainingPhase
 from regimebench.problem import Thresholds
 
 TH = Thresholds(train_loss=1e-3, test_error=0.1, target=1e-2)
@@ -26,8 +30,8 @@ def rec(**metrics):
     base = {"status": "ok", "failure": None,
             "metrics": {"loss": 1e-3, "normalized_loss": 1e-4, "rel_l2": 1e-2, "loss_pde": 9e-4,
                         "loss_bc": 1e-4, "target_rms": 0.5, "pred_norm_ratio": 1.0,
-                        "spectral_err_high_frac": 0.2, "rel_l2_t_first": 5e-3,
-                        "rel_l2_t_last": 1e-2},
+                        "spectral_err_high_frac": 0.2, "rel_l2_t_q1": 5e-3,
+                        "rel_l2_t_q4": 1e-2},
             "curves": {"evals": EVALS, "loss": list(np.geomspace(10.0, 1e-3, len(EVALS))),
                        "grad_ratio": [0.3] * len(EVALS)},
             "diagnostics": {"hessian_lambda_max": 100.0}}
@@ -78,8 +82,8 @@ def test_regimes_and_stability():
                   "grad_ratio": [1e-3] * 100})),
     ("boundary_initial_violation", dict(loss_bc=0.01), dict(loss_bc=1e-4)),
     ("boundary_initial_violation", dict(loss_ic_u=0.04), dict(loss_ic_u=1e-4)),
-    ("causality_violation", dict(rel_l2_t_first=0.01, rel_l2_t_last=0.5, rel_l2=0.3),
-     dict(rel_l2_t_first=0.1, rel_l2_t_last=0.5, rel_l2=0.3)),
+    ("causality_violation", dict(rel_l2_t_q1=0.01, rel_l2_t_q4=0.5, rel_l2=0.3),
+     dict(rel_l2_t_q1=0.1, rel_l2_t_q4=0.5, rel_l2=0.3)),
     ("spectral_bias", dict(rel_l2=0.3, spectral_err_high_frac=0.8),
      dict(rel_l2=0.3, spectral_err_high_frac=0.2)),
 ])
@@ -111,6 +115,85 @@ def test_every_failure_mode_is_tested_and_documented():
         assert f"`{name}`" in doc
 
 
+def test_failure_mode_registry_is_complete():
+    """One rule per FailureMode member, each with a description and a rule definition; no rule
+    for anything that is not a member (the optax-style table of everything registered)."""
+    assert list(FAILURE_MODES) == list(FailureMode)  # registered in declaration order, all of them
+    assert set(labels_module._RULES) == set(FailureMode)
+    for mode in FailureMode:
+        assert mode.description and FAILURE_MODES[mode]
+    with pytest.raises(TypeError):
+        labels_module._mode("new_mode", "a string is not a member")
+    with pytest.raises(ValueError, match="already registered"):
+        labels_module._mode(FailureMode.CRASHED, "twice")
+
+
+def test_labels_are_enumeration_members():
+    lab = label_record(rec(normalized_loss=0.5, rel_l2=0.9), TH)
+    assert lab["regime"] is Regime.UNDER
+    assert all(isinstance(m, FailureMode) for m in lab["failure_modes"])
+
+
+# ------------------------------------------------------------------------------ term roles
+def test_boundary_rule_reads_declared_roles():
+    # a boundary term named "wall" (no bc prefix) is judged once the task declares its role
+    wall = rec(loss_wall=0.04)
+    assert "boundary_initial_violation" not in modes(wall)  # undeclared: not guessed
+    wall["terms"] = {"pde": "residual", "wall": "boundary"}
+    assert "boundary_initial_violation" in modes(wall)
+    # data and constraint terms are not boundary/initial conditions, whatever their size
+    data = rec(loss_data=0.04, loss_bc=1e-6)
+    data["terms"] = {"pde": "residual", "bc": "boundary", "data": "data"}
+    assert "boundary_initial_violation" not in modes(data)
+    # a declared role wins over the legacy prefix: "bc" declared as data is not judged
+    renamed = rec(loss_bc=0.04)
+    renamed["terms"] = {"pde": "residual", "bc": "data"}
+    assert "boundary_initial_violation" not in modes(renamed)
+
+
+def test_legacy_records_get_roles_from_prefixes():
+    r = rec(loss_ic_u=1e-4)
+    assert term_roles(r) == {"bc": TermRole.BOUNDARY, "ic_u": TermRole.INITIAL}
+    r["terms"] = {"pde": "residual"}
+    assert term_roles(r) == {"pde": TermRole.RESIDUAL}
+
+
+# ------------------------------------------------------------------------------ time windows
+def test_causality_reads_quarters_and_legacy_records():
+    # the final time level alone (rel_l2_t_last) is not what the rule reads
+    level = rec(rel_l2_t_q1=0.1, rel_l2_t_q4=0.2, rel_l2_t_last=5.0, rel_l2=0.3)
+    assert "causality_violation" not in modes(level)
+    # schema-1 records of problems without their own time metrics carry first/last quarters
+    legacy = rec(rel_l2=0.3)
+    for k in ("rel_l2_t_q1", "rel_l2_t_q4"):
+        del legacy["metrics"][k]
+    legacy["metrics"].update(rel_l2_t_first=0.01, rel_l2_t_last=0.5)
+    assert "causality_violation" in modes(legacy)
+
+
+# ------------------------------------------------------------------------------ groups
+def _grouped(seed, lam, **metrics):
+    r = rec(diagnostics={"hessian_lambda_max": lam}, **metrics)
+    r["spec"] = {"problem": "helmholtz", "problem_version": 1, "task": "forward",
+                 "solver": "s", "config_hash": "h", "budget": "cpu", "seed": seed}
+    r["cell"] = {}
+    return r
+
+
+def test_label_group_is_label_record_with_the_group_as_family():
+    group = [_grouped(k, lam) for k, lam in enumerate((1.0, 10.0, 100.0, 1000.0, 1e4))]
+    out = label_group(group, TH)
+    fam = landscape_family(group)
+    assert out == [label_record(r, TH, fam) for r in group]
+    assert "deceptive_sharpness" in out[-1]["failure_modes"]
+    # a single seed's write-time labels are family-free
+    assert "deceptive_sharpness" not in label_record(group[-1], TH)["failure_modes"]
+    other = _grouped(5, 1.0)
+    other["spec"]["budget"] = "smoke"
+    with pytest.raises(ValueError, match="one group"):
+        label_group([*group, other], TH)
+
+
 def _snr(segments):
     return [10.0 ** v for level, n in segments for v in [level] * n]
 
@@ -119,7 +202,7 @@ def test_training_phases_fitting_diffusion_total_diffusion():
     # fitting at SNR 10, diffusion at 0.01 from step 200, total diffusion (SNR 1) from step 600
     snr = _snr([(1.0, 20), (-2.0, 40), (0.0, 40)])
     ph = training_phases(EVALS, snr)
-    assert ph["final_phase"] == "total_diffusion" and ph["total_diffusion"] is True
+    assert ph["final_phase"] is TrainingPhase.TOTAL_DIFFUSION and ph["total_diffusion"] is True
     assert 180 <= ph["fitting_end"] <= 220
     assert 570 <= ph["total_diffusion_start"] <= 630
 

@@ -15,16 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from regimebench.leaderboard import build_site, load_runs
-from regimebench.leaderboard.aggregate import (
-    aggregate,
-    bootstrap_median_ci,
-    quantile,
-    wilson,
-)
+from regimebench.leaderboard.aggregate import aggregate
 from regimebench.leaderboard.load import Loaded
 from regimebench.problem import list_problems, load_problem
 
@@ -38,7 +32,8 @@ def _fixture(solver: str) -> dict:
     return json.loads(path.read_text())
 
 
-def _synthetic(seed: int, rel_l2: float | None, status: str = "ok", curve=None) -> Loaded:
+def _synthetic(seed: int, rel_l2: float | None, status: str = "ok", curve=None,
+               wall: float = 2.0, evals_done: int = 20) -> Loaded:
     rec = copy.deepcopy(_fixture("pinn-mlp-adam-lbfgs"))
     rec["spec"]["seed"] = seed
     rec["status"] = status
@@ -46,52 +41,51 @@ def _synthetic(seed: int, rel_l2: float | None, status: str = "ok", curve=None) 
     rec["metrics"]["rel_l2"] = rel_l2
     rec["labels"]["failure_modes"] = [] if status == "ok" else ["non_finite"]
     rec["curves"] = {"evals": [0, 10, 20], "rel_l2": curve or [1.0, 1.0, 1.0]}
-    rec["timing"] = {"seed_wall_s": 2.0, "seed_steps_per_s": 10.0}
+    rec["timing"] = {"seed_wall_s": wall, "seed_steps_per_s": 10.0}
+    rec["evals_done"] = evals_done
     return Loaded(rec, f"seed-{seed}.json")
 
 
 # ----------------------------------------------------------------------------------- statistics
-def test_quantile_with_infinities_matches_numpy_on_finite_values():
-    x = np.sort(np.random.default_rng(0).normal(size=7))
-    for p in (0.0, 0.25, 0.5, 0.75, 1.0):
-        assert quantile(x, p) == pytest.approx(np.quantile(x, p))
-    assert quantile(np.array([1.0, 2.0, math.inf]), 0.5) == 2.0
-    assert quantile(np.array([1.0, 2.0, math.inf]), 0.75) == math.inf
-    assert quantile(np.array([1.0, math.inf, math.inf]), 0.75) == math.inf  # numpy gives nan
-
-
-def test_wilson_interval_known_values():
-    # k = 0: upper bound z²/(n + z²); k = n: the mirror image.
-    lo, hi = wilson(0, 5)
-    assert lo == 0 and hi == pytest.approx(1.959964 ** 2 / (5 + 1.959964 ** 2), rel=1e-6)
-    lo, hi = wilson(5, 5)
-    assert hi == 1 and lo == pytest.approx(1 - 0.4345, abs=1e-4)
-    lo, hi = wilson(3, 10)
-    assert lo == pytest.approx(0.1078, abs=1e-4) and hi == pytest.approx(0.6032, abs=1e-4)
-
-
-def test_bootstrap_is_deterministic_and_brackets_the_median():
-    x = [-3.0, -2.5, -2.0, -1.0, math.inf]
-    a, b = bootstrap_median_ci(x), bootstrap_median_ci(x)
-    assert a == b
-    assert a[0] <= -2.0 <= a[1]
-    assert a[1] == math.inf  # a failed seed can be the median of a resample
-
-
+# The definitions themselves are tested in tests/test_stats.py; here, that the site uses them.
 def test_failed_seeds_count_as_infinite_error_and_are_never_dropped():
     target = load_problem("helmholtz").tasks["forward"].thresholds.target  # 1e-2
-    loaded = [_synthetic(0, 1e-3, curve=[1.0, 5e-3, 1e-3]), _synthetic(1, 1e-1),
-              _synthetic(2, None, status="failed")]
+    loaded = [_synthetic(0, 1e-3, curve=[1.0, 5e-3, 1e-3]), _synthetic(1, 1e-1, wall=3.0),
+              _synthetic(2, None, status="failed", wall=50.0, evals_done=7)]
     (g,) = aggregate(loaded, {"helmholtz": load_problem("helmholtz")})
     assert g.n == 3 and g.failed == 1
-    assert g.median == pytest.approx(-1.0)  # the worse finite seed: the failure pushed it up
+    assert g.median == 0.1  # the worse finite seed, exactly: the failure pushed it up
     assert g.q75 == math.inf
+    assert (g.interval.low, g.interval.high, g.interval.label) == (1e-3, math.inf,
+                                                                  "75 % interval, n = 3")
     assert g.successes == 1 and g.target == target
     assert g.failure_modes == {"non_finite": 1}
     assert g.reached == 1 and g.evals_to_target == math.inf  # 1 of 3 reached: median is never
     assert g.seeds[0].evals_to_target == 10 and g.seeds[0].seconds_to_target == pytest.approx(1.0)
-    assert g.device_seconds == pytest.approx(6.0)
+    # The cost is per seed, never summed over seeds: the median seed's wall time and budget spent
+    # (the failed seed stopped early at 7 equivalents; it still counts in both medians).
+    assert g.seconds_per_seed == 3.0 and g.evals_spent == 20
+    assert g.budget_evals == 60  # what the records were given (the fixture's smoke budget)
     assert g.devices == ["cpu"]
+
+
+def test_step_costs_are_read_defensively():
+    """The trainer's per-step cost (gradient-evaluation equivalents) is read from any of the
+    shapes it may take in ``timing``; anything else is no cost, never an error."""
+    from regimebench.leaderboard.aggregate import step_costs
+
+    assert step_costs({"timing": {"phases": [{"kind": "adam", "step_cost": 1.0},
+                                             {"kind": "natural_gradient", "step_cost": 53.2}]}}) \
+        == [("adam", 1.0), ("natural_gradient", 53.2)]
+    assert step_costs({"timing": {"step_costs": {"lbfgs": 1.4}}}) == [("lbfgs", 1.4)]
+    assert step_costs({"timing": {"step_cost": 2}}) == [("step", 2.0)]
+    # flat numeric keys (the record schema keeps timing a mapping of numbers)
+    assert step_costs({"timing": {"wall_s": 3.0, "step_cost_adam": 1.0,
+                                  "natural_gradient_step_cost": 44.0}}) \
+        == [("adam", 1.0), ("natural_gradient", 44.0)]
+    for junk in ({}, {"timing": None}, {"timing": {"phases": "x"}},
+                 {"timing": {"phases": [{"kind": "adam", "step_cost": None}], "step_cost": -1}}):
+        assert step_costs(junk) == []
 
 
 # ----------------------------------------------------------------------------------- site
@@ -140,7 +134,7 @@ def test_nan_seeds_show_as_failures_not_blanks(built):
     assert "non_finite" in run
     index = (site / "index.html").read_text()
     lbnan = re.search(r'<a href="runs/[^"]*lb-nan[^"]*" class="fail">([^<]*)</a>', index)
-    assert lbnan and lbnan.group(1) == "failed (∞)"
+    assert lbnan and lbnan.group(1) == "failed (∞)"  # its cell in the overview's matrix
 
 
 def test_every_catalogue_problem_appears(built):
@@ -184,11 +178,20 @@ def test_every_number_links_to_its_source(built):
         assert (run.parent / href).resolve().is_file()
 
 
-def test_tier_and_device_beside_numbers(built):
+def test_budget_and_device_beside_numbers(built):
+    """Each ranking table sits under a heading naming its budget (groups of different budgets
+    are never ranked together), and each row names the device its seconds were measured on."""
     site, _ = built
     problem = (site / "problems" / "helmholtz.html").read_text()
-    rows = re.findall(r"<tr>.*?</tr>", problem.split("<tbody>")[1].split("</tbody>")[0], re.S)
-    assert rows and all("tier-smoke" in r and "cpu" in r for r in rows)
+    tables = re.findall(r'<h3 id="([^"]+)">(.*?)</h3>.*?<table class="sortable ranking" '
+                        r'id="ranking-([^"]+)">(.*?)</table>', problem, re.S)
+    assert tables
+    for _, heading, ident, table in tables:
+        budget = ident.split("-", 1)[1]
+        assert "smoke tier" in heading and budget == "smoke"
+        rows = re.findall(r"<tr[^>]*>.*?</tr>", table.split("<tbody>")[1], re.S)
+        assert rows and all(re.search(r'class="num secs".*?</a> <span class="muted">cpu</span>',
+                                      r, re.S) for r in rows)
 
 
 def test_chart_specs_are_offline_and_log_scaled(built):
@@ -196,11 +199,12 @@ def test_chart_specs_are_offline_and_log_scaled(built):
     html = (site / "problems" / "helmholtz.html").read_text()
     specs = [json.loads(s) for s in
              re.findall(r'<script type="application/json" id="[^"]+">(.*?)</script>', html, re.S)]
-    pareto = next(s for s in specs if "device-seconds" in json.dumps(s.get("title")))
-    point = pareto["layer"][1]["encoding"]
+    cost = next(s for s in specs if "seconds per seed" in json.dumps(s.get("title")))
+    point = cost["layer"][1]["encoding"]
     assert point["x"]["scale"]["type"] == "log" and point["y"]["scale"]["type"] == "log"
+    assert point["x"]["field"] == "seconds" and "device: cpu" in json.dumps(cost["title"])
     assert all("url" not in s.get("data", {}) for s in specs)  # data is inline
-    assert all(r["rel_l2"] > 0 and math.isfinite(r["rel_l2"]) for r in pareto["data"]["values"])
+    assert all(r["rel_l2"] > 0 and math.isfinite(r["rel_l2"]) for r in cost["data"]["values"])
     for page in site.rglob("*.html"):
         assert not re.search(r'(src|href)="(https?:)?//(?!github|arxiv)', page.read_text())
 
@@ -231,15 +235,19 @@ def test_load_runs_of_missing_folder_is_empty_not_an_error(tmp_path):
     assert loaded == [] and len(warnings) == 1
 
 
-def test_regime_map_written_beside_the_records_is_not_a_skipped_record(tmp_path):
-    """`bench regimes --runs R` writes R/regimes-<problem>-<solver>.json: passed over quietly;
-    the same file deeper down, where only records belong, is still reported."""
+def test_regime_maps_beside_the_records_are_passed_over_by_content(tmp_path):
+    """`bench regimes --runs R` writes R/regimes-<problem>-<solver>.json; the loader knows it by
+    its ``kind`` (or, written before ``kind`` existed, by its axes and cells), wherever it lies,
+    and still reports JSON that is neither a record nor a map."""
     from regimebench.regime_map import map_path
 
-    map_path(tmp_path, "helmholtz", "pinn-mlp-adam").write_text('{"cells": []}')
-    assert load_runs(tmp_path) == ([], [])
+    map_path(tmp_path, "helmholtz", "pinn-mlp-adam").write_text(
+        '{"kind": "regime-map", "cells": []}')
     (tmp_path / "helmholtz@v1").mkdir()
-    map_path(tmp_path / "helmholtz@v1", "helmholtz", "x").write_text('{"cells": []}')
+    map_path(tmp_path / "helmholtz@v1", "helmholtz", "x").write_text(
+        '{"schema_version": 1, "axes": {}, "cells": []}')
+    assert load_runs(tmp_path) == ([], [])
+    (tmp_path / "helmholtz@v1" / "regimes-y.json").write_text('{"cells": []}')  # neither
     assert len(load_runs(tmp_path)[1]) == 1
 
 
@@ -266,3 +274,48 @@ def test_official_records_load_and_render(tmp_path):
         for cell in re.findall(r'<td class="num[^"]*"[^>]*>(.*?)</td>', html, re.S):
             if re.search(r"\d", re.sub(r"<[^>]+>", "", cell)):
                 assert "<a href=" in cell, f"{name}: unlinked number {cell!r}"
+
+
+def test_methods_page_is_built_from_the_enumerations(built):
+    """Every member of every outcome vocabulary is listed with its description (the page is
+    generated from regimebench.outcomes, not parsed from a docstring), every failure mode with
+    its rule, every statistic with its definition; no reST markup leaks through. (These were on
+    the regimes page before the methods page existed.)"""
+    import html as html_module
+
+    from regimebench.labels import FAILURE_MODES
+    from regimebench.outcomes import VOCABULARIES
+    from regimebench.stats import DEFINITIONS
+
+    site, _ = built
+    page = html_module.unescape((site / "methods.html").read_text())
+    for vocab in VOCABULARIES:
+        for member in vocab:
+            row = re.search(rf'<tr id="{vocab.__name__.lower()}-{re.escape(member.value)}">(.*?)'
+                            r"</tr>", page, re.S)
+            assert row and member.description in row.group(1), (vocab, member)
+    for mode, rule in FAILURE_MODES.items():
+        assert rule in page, mode
+    for name, text in DEFINITIONS.items():
+        assert name in page and text in page
+    assert "``" not in page and ":mod:" not in page
+
+
+def test_a_failed_build_leaves_the_previous_site(tmp_path, monkeypatch):
+    """The build writes into a temporary sibling and swaps it in only when every page
+    rendered: a failure half-way leaves the previous site as it was, and no temporary folder."""
+    from regimebench.leaderboard import charts
+
+    out = tmp_path / "_site"
+    build_site(FIXTURES, out)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a chart failed")
+
+    monkeypatch.setattr(charts, "landscape_slice", broken)  # run pages come after the overview
+    with pytest.raises(RuntimeError, match="a chart failed"):
+        build_site(FIXTURES, out)
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]

@@ -44,7 +44,7 @@ def _interior(n=400, seed=0):
 
 
 def test_exact_navier_stokes_solution_has_zero_residual(task):
-    res = _residuals(task, Kovasznay(task.Re), {"pde": _interior(), "bc": _interior(4)})
+    res = _residuals(task, Kovasznay(float(task.Re)), {"pde": _interior(), "bc": _interior(4)})
     # Terms are O(1)–O(10) (Δu/Re with λ² ≈ 0.15, u·∇u, ∇p); forward-mode derivatives of
     # exp/cos are exact to round-off, ~1e-14.
     for k in ("momentum_x", "momentum_y", "continuity"):
@@ -68,7 +68,7 @@ class NodeInterpolant(eqx.Module):
         n = self.u.shape[0] - 1
         s = jnp.clip((z + 1.0) / 2.0 * n, 0.0, n)  # node coordinates
         i = jnp.clip(jnp.floor(s).astype(int), 0, n - 1)
-        a = s - i
+        a = s - i.astype(s.dtype)
 
         def bilinear(f):
             return ((1 - a[0]) * (1 - a[1]) * f[i[0], i[1]] + a[0] * (1 - a[1]) * f[i[0] + 1, i[1]]
@@ -118,7 +118,7 @@ def test_reference_satisfies_wall_conditions_and_continuity(task, interpolant):
     kb, _ = jax.random.split(jax.random.key(5))
     walls = eqx.filter_jit(task.sample)(kb, {"pde": 10, "bc": 2000})["bc"]
     # cell centres: there the bilinear slopes are 2nd-order central differences
-    c = (jnp.arange(256) + 0.5) / 256
+    c = (jnp.arange(256, dtype=jnp.float64) + 0.5) / 256
     X, Y = jnp.meshgrid(c, c, indexing="ij")
     centres = jnp.stack([X.ravel(), Y.ravel()], axis=-1)
     res = _residuals(task, interpolant, {"pde": centres, "bc": walls})

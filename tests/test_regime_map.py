@@ -27,7 +27,8 @@ def bench(*args):
 def synthetic(a2, pde, seed, nl, err):
     rec = {"schema_version": 1, "status": "ok", "failure": None, "cell": {"a2": a2, "pde": pde},
            "spec": {"problem": "helmholtz", "problem_version": 1, "task": "forward",
-                    "solver": "pinn-mlp-adam", "config_hash": "abc", "budget": "cpu", "seed": seed,
+                    "solver": "pinn-mlp-adam", "solver_version": 1, "config_hash": "abc",
+                    "budget": "cpu", "evals": 100, "seed": seed,
                     "params": {"a1": 1.0, "a2": a2, "k": 1.0}, "sizes": {"pde": pde, "bc": 128}},
            "metrics": {"normalized_loss": nl, "rel_l2": err, "loss": nl},
            "curves": {}, "diagnostics": {}, "provenance": {"command": "bench sweep ..."}}
@@ -55,6 +56,31 @@ def test_regime_map_majority_and_agreement(tmp_path):
     assert by[(8.0, 64)]["majority"] == "III" and by[(8.0, 64)]["agreement"] == 2 / 3
     assert by[(8.0, 1024)]["majority"] == "II"
     assert m["difficulty_values"] == [1.0, 8.0] and m["data_values"] == [64, 1024]
+
+
+def test_ties_are_shown_as_ties_and_the_median_is_the_one_definition(tmp_path):
+    recs = [synthetic(4.0, 1024, 0, 0.5, 2.811), synthetic(4.0, 1024, 1, 1e-4, 1.177)]  # II, III
+    m = regime_map(recs, problem="helmholtz", difficulty="a2", data="pde")
+    (cell,) = m["cells"]
+    assert cell["majority"] == "tie: II / III" and cell["tie"] is True
+    assert cell["majority_regimes"] == ["II", "III"] and cell["agreement"] == 0.5
+    # even count: the geometric mean of the middle pair (what the site and the CLI show too)
+    assert cell["median_rel_l2"] == pytest.approx((2.811 * 1.177) ** 0.5, rel=1e-12)
+    assert cell["interval"]["label"] == "50 % interval, n = 2"
+    assert (cell["interval"]["low"], cell["interval"]["high"]) == (1.177, 2.811)
+    assert m["kind"] == "regime-map" and m["harness"] == "1"
+
+
+def test_maps_written_beside_records_are_not_records(tmp_path):
+    from regimebench.record import iter_records
+
+    write_grid(tmp_path)
+    recs = [read_record(p) for p in tmp_path.rglob("seed-*.json")]
+    m = regime_map(recs, problem="helmholtz", difficulty="a2", data="pde")
+    write_record(tmp_path / "regimes-helmholtz-pinn-mlp-adam.json", m)
+    write_record(tmp_path / "a2=1,pde=64" / "elsewhere.json", m)  # by content, not by name
+    found = list(iter_records(tmp_path))
+    assert len(found) == 12 and not any(isinstance(r, Exception) for _, r in found)
 
 
 def test_regimes_and_relabel_commands(tmp_path):

@@ -105,7 +105,9 @@ def test_doctor_reports_corrupt_stray_and_misplaced_files(tmp_path):
     good, bad, moved = planned.paths
     bad.write_text("{half a record")
     shutil.move(moved, moved.with_name("seed-7.json"))
-    (good.parent / ".seed-9.json.abcd.tmp").write_text("{")
+    stray = good.parent / ".seed-9.json.abcd.tmp"  # a write killed an hour ago
+    stray.write_text("{")
+    os.utime(stray, (time.time() - 3600, time.time() - 3600))
     (out / ".wandb").mkdir()
     (out / ".wandb" / "wandb-summary.json").write_text("{}")  # tool state, not a record
 
@@ -121,7 +123,7 @@ def test_doctor_reports_corrupt_stray_and_misplaced_files(tmp_path):
     for word in ("corrupt", "stray temp", "misplaced", "seed-1.json", "seed-7.json"):
         assert word in r.output
     r = runner.invoke(app, ["doctor", "--runs", str(out), "--fix"])
-    assert r.exit_code == 1 and "1 misplaced record(s) left" in r.output  # moving is yours
+    assert r.exit_code == 1 and "1 problem(s) left for you" in r.output  # moving is yours
     assert stray_temp_files(out) == [] and bad.with_name("seed-1.json.corrupt").is_file()
     moved.with_name("seed-7.json").rename(moved)
     r = runner.invoke(app, ["doctor", "--runs", str(out)])

@@ -186,9 +186,14 @@ def main(argv: list[str]) -> int:
     the next case to whichever worker is idle (the matrix fixture does).
     """
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    import jax
+
     from regimebench._config import configure
 
     configure(platform="cpu")
+    # the test session's policy (tests/conftest.py): no implicit dtype or rank promotion
+    jax.config.update("jax_numpy_dtype_promotion", "strict")
+    jax.config.update("jax_numpy_rank_promotion", "raise")
     out = Path(argv[0])
     for text in itertools.chain(argv[1:], (line.strip() for line in sys.stdin)):
         if not text:

@@ -49,6 +49,7 @@ recovered coefficient and its relative error.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import equinox as eqx
@@ -57,26 +58,31 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import jet
 
-from regimebench._catalogue import load_problem_module
 from regimebench.derivatives import partial
-from regimebench.problem import AbstractTask, EvalSet, rel_l2, uniform_box
-from regimebench.reference import cached_reference
+from regimebench.outcomes import TermRole
+from regimebench.problem import (
+    AbstractTask,
+    EvalSet,
+    model_dtype,
+    problem_spec,
+    rel_l2,
+    traced_in,
+    uniform_box,
+)
 
+SPEC = problem_spec(__file__)  # name and version from problem.toml beside this file
 COEFFICIENTS = ("lambda0", "alpha", "beta", "gamma0", "gamma2")
 #: Order-of-magnitude scales of the inverse task's unknowns (see the module docstring).
 COEFFICIENT_SCALES = (1.0, 1.0, 1.0, 1e-2, 1e-4)
 FRAME_DT = 0.01
 
 
-def _reference_module():
-    return load_problem_module("active-turbulence", "reference")
-
-
-def reference(params: dict):
-    """The cached reference window (always the stored 0.5-long window; tasks cut ``duration``)."""
-    ref = _reference_module()
-    return cached_reference("active-turbulence", 1,
-                            {k: params.get(k, v) for k, v in ref.DEFAULT_PARAMS.items()}, ref)
+def reference(params: Mapping, task: str):
+    """The cached reference window (always the stored 0.5-long window; tasks cut ``duration``;
+    both tasks share it)."""
+    del task
+    defaults = SPEC.reference_module.DEFAULT_PARAMS
+    return SPEC.cached_reference({k: params.get(k, v) for k, v in defaults.items()})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -118,7 +124,8 @@ def spatial_partials(field, z: jax.Array) -> dict[int, jax.Array]:
         f0, series = jet.jet(field, (z,), ((d, zero, zero, zero, zero),))
         return f0, jnp.stack(series)  # (5, c): derivatives of order 1..5 along d
 
-    f0, ds = jax.vmap(along)(dirs)  # ds: (6, 5, c)
+    with traced_in(z.dtype):  # jet's factorials are Python floats: keep them in z's dtype
+        f0, ds = jax.vmap(along)(dirs)  # ds: (6, 5, c)
     out = {0: f0[0][None]}
     for k in range(1, 6):
         out[k] = jnp.asarray(_POLARISATION[k], z.dtype) @ ds[:, k - 1]
@@ -196,17 +203,21 @@ def _edge_mask(shape: tuple[int, int, int]) -> np.ndarray:
 
 
 def _as_model_dtype(model, *arrays):
-    """Cast stored float64 data to the model's dtype, so a float32 entry computes in float32."""
-    dtype = jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array))[0].dtype
+    """Cast stored data to the model's dtype, so a float32 entry computes in float32 (a no-op on
+    the trainer's training view of the task, which holds them in the entry's dtype already)."""
+    dtype = model_dtype(model)
     return tuple(a.astype(dtype) for a in arrays)
 
 
 class _ActiveTurbulenceTask(AbstractTask):
     """Shared parts: the window, the coefficients, the field map and the velocity metrics."""
 
+    problem: ClassVar[str] = SPEC.name
     time_axis: ClassVar[int | None] = 0  # inputs are (t, x, y)
+    # The full box [0, 2π)² is periodic. The window is a quarter-period patch, so a 2π-periodic
+    # embedding constrains nothing on it, but it is consistent with the true solution.
+    periods: ClassVar[Mapping[int, float] | None] = {1: 2 * np.pi, 2: 2 * np.pi}
 
-    problem: ClassVar[str] = "active-turbulence"
     window: Window
     eval_set: EvalSet
 
@@ -215,17 +226,15 @@ class _ActiveTurbulenceTask(AbstractTask):
         return (3, 2)
 
     def field(self, model: Any):
-        lo = jnp.asarray(self.window.lower)
-        hi = jnp.asarray(self.window.upper)
-
         def uv(z: jax.Array) -> jax.Array:
-            s = 2.0 * (z - lo.astype(z.dtype)) / (hi - lo).astype(z.dtype) - 1.0
-            return model(s)
+            lo = jnp.asarray(self.window.lower, z.dtype)
+            hi = jnp.asarray(self.window.upper, z.dtype)
+            return model(2.0 * (z - lo) / (hi - lo) - 1.0)
 
         return uv
 
     def predict(self, model, inputs):
-        return jax.vmap(self.field(model))(inputs)
+        return jax.vmap(self.field(model))(inputs.astype(model_dtype(model)))
 
     def coefficients(self, model) -> jax.Array:
         raise NotImplementedError
@@ -237,8 +246,8 @@ class _ActiveTurbulenceTask(AbstractTask):
         div = jax.vmap(lambda z: partial(u, z, 1)[0] + partial(u, z, 2)[1])(batch["div"])
         return r_pde, div
 
-    def _sample_box(self, key, n):
-        return uniform_box(key, n, self.window.lower, self.window.upper)
+    def _sample_box(self, key, n, dtype):
+        return uniform_box(key, n, self.window.lower, self.window.upper, dtype)
 
     def extra_metrics(self, model):
         pred = self.predict(model, self.eval_set.inputs)
@@ -251,22 +260,33 @@ class ActiveTurbulenceForward(_ActiveTurbulenceTask):
     """Forward problem: initial frame and patch edges given, PDE and incompressibility inside."""
 
     task: ClassVar[str] = "forward"
-    term_names: ClassVar[tuple[str, ...]] = ("ic", "bc", "pde", "div")
+    term_roles: ClassVar[Mapping[str, TermRole]] = {
+        "ic": TermRole.INITIAL, "bc": TermRole.BOUNDARY, "pde": TermRole.RESIDUAL,
+        "div": TermRole.CONSTRAINT}
 
     coeffs: jax.Array  # (5,) the true coefficients
     ic_index: jax.Array  # indices into window.points of the first frame
     bc_index: jax.Array  # indices of the patch edges, all frames
 
+    @classmethod
+    def build(cls, params, sizes, reference):
+        window, eval_set, coeffs = _window_and_coefficients(params, reference)
+        idx = np.arange(window.points.shape[0])
+        f, nx, ny = window.grid_shape
+        return cls(window=window, eval_set=eval_set, coeffs=coeffs,
+                   ic_index=jnp.asarray(idx[: nx * ny]),
+                   bc_index=jnp.asarray(idx[_edge_mask(window.grid_shape)]))
+
     def coefficients(self, model):
         return self.coeffs
 
-    def sample(self, key, sizes):
+    def sample(self, key, sizes, dtype=float):
         k1, k2, k3, k4 = jax.random.split(key, 4)
         return {
             "ic": jax.random.choice(k1, self.ic_index, (sizes["ic"],)),
             "bc": jax.random.choice(k2, self.bc_index, (sizes["bc"],)),
-            "pde": self._sample_box(k3, sizes["pde"]),
-            "div": self._sample_box(k4, sizes["div"]),
+            "pde": self._sample_box(k3, sizes["pde"], dtype),
+            "div": self._sample_box(k4, sizes["div"], dtype),
         }
 
     def residuals(self, model, batch):
@@ -299,11 +319,31 @@ class ActiveTurbulenceInverse(_ActiveTurbulenceTask):
     """Inverse problem: the five coefficients from sparse, optionally noisy velocity samples."""
 
     task: ClassVar[str] = "inverse"
-    term_names: ClassVar[tuple[str, ...]] = ("data", "pde", "div")
+    term_roles: ClassVar[Mapping[str, TermRole]] = {
+        "data": TermRole.DATA, "pde": TermRole.RESIDUAL, "div": TermRole.CONSTRAINT}
 
     true_coeffs: jax.Array
     obs_points: jax.Array  # (n, 3) the fixed sample locations
     obs_values: jax.Array  # (n, 2) observed (noisy) velocities
+
+    @classmethod
+    def build(cls, params, sizes, reference):
+        window, eval_set, coeffs = _window_and_coefficients(params, reference)
+        n = int(sizes["data"])
+        rng = np.random.default_rng(OBSERVATION_SEED)
+        m = window.points.shape[0]
+        if n > m:
+            raise ValueError(f"at most {m} velocity samples exist in the window, asked for {n}")
+        pick = rng.choice(m, size=n, replace=False)
+        values = np.asarray(window.values)[pick]
+        noise = float(params["noise"])
+        if noise < 0:
+            raise ValueError(f"noise must be non-negative, got {noise}")
+        scale = np.asarray(window.values).std(axis=0)
+        values = values + noise * scale * rng.standard_normal(values.shape)
+        return cls(window=window, eval_set=eval_set, true_coeffs=coeffs,
+                   obs_points=jnp.asarray(np.asarray(window.points)[pick]),
+                   obs_values=jnp.asarray(values))
 
     def build_model(self, net):
         return InverseModel(net, jnp.zeros(len(COEFFICIENTS)), COEFFICIENT_SCALES)
@@ -311,13 +351,13 @@ class ActiveTurbulenceInverse(_ActiveTurbulenceTask):
     def coefficients(self, model):
         return model.coefficients
 
-    def sample(self, key, sizes):
+    def sample(self, key, sizes, dtype=float):
         k3, k4 = jax.random.split(key)
-        # the observations are fixed (drawn once by make_task); the batch names them by index
+        # the observations are fixed (drawn once by build); the batch names them by index
         return {
             "data": jnp.arange(self.obs_points.shape[0]),
-            "pde": self._sample_box(k3, sizes["pde"]),
-            "div": self._sample_box(k4, sizes["div"]),
+            "pde": self._sample_box(k3, sizes["pde"], dtype),
+            "div": self._sample_box(k4, sizes["div"], dtype),
         }
 
     def residuals(self, model, batch):
@@ -345,35 +385,10 @@ class ActiveTurbulenceInverse(_ActiveTurbulenceTask):
 OBSERVATION_SEED = 20210701
 
 
-def make_task(task: str, params: dict, sizes: dict):
-    ref = reference(params)
-    window = load_window(ref.arrays, float(params["duration"]))
+def _window_and_coefficients(params, reference) -> tuple[Window, EvalSet, jax.Array]:
+    window = load_window(reference.arrays, float(params["duration"]))
     eval_set = EvalSet(window.points, window.values, window.grid_shape, ("t", "x", "y"))
-    coeffs = jnp.asarray([float(params[k]) for k in COEFFICIENTS])
-    if task == "forward":
-        idx = np.arange(window.points.shape[0])
-        f, nx, ny = window.grid_shape
-        return ActiveTurbulenceForward(
-            window=window, eval_set=eval_set, coeffs=coeffs,
-            ic_index=jnp.asarray(idx[: nx * ny]),
-            bc_index=jnp.asarray(idx[_edge_mask(window.grid_shape)]),
-        )
-    if task == "inverse":
-        n = int(sizes["data"])
-        rng = np.random.default_rng(OBSERVATION_SEED)
-        m = window.points.shape[0]
-        if n > m:
-            raise ValueError(f"at most {m} velocity samples exist in the window, asked for {n}")
-        pick = rng.choice(m, size=n, replace=False)
-        values = np.asarray(window.values)[pick]
-        noise = float(params["noise"])
-        if noise < 0:
-            raise ValueError(f"noise must be non-negative, got {noise}")
-        scale = np.asarray(window.values).std(axis=0)
-        values = values + noise * scale * rng.standard_normal(values.shape)
-        return ActiveTurbulenceInverse(
-            window=window, eval_set=eval_set, true_coeffs=coeffs,
-            obs_points=jnp.asarray(np.asarray(window.points)[pick]),
-            obs_values=jnp.asarray(values),
-        )
-    raise ValueError(f"active-turbulence has no task {task!r}")
+    return window, eval_set, jnp.asarray([float(params[k]) for k in COEFFICIENTS])
+
+
+TASKS = {"forward": ActiveTurbulenceForward, "inverse": ActiveTurbulenceInverse}

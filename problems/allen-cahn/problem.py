@@ -16,31 +16,32 @@ Loss terms:
 Note the initial data are continuous but not smooth-periodic: u0'(−1⁺) = 2, u0'(1⁻) = −2, so the
 ``u_x`` part of ``bc`` contradicts ``ic`` at t = 0; the kink smooths out over a width √(ε t).
 
-``extra_metrics`` reports the error per quarter of the time interval and at t = 1
-(:func:`regimebench.timewise.time_window_errors`): the error of a PINN that violates causality
+The error per quarter of the time interval and at the last time level (``rel_l2_t_q1`` …
+``rel_l2_t_q4``, ``rel_l2_t_last``) comes from the generic field probes, which compute it with
+:func:`regimebench.timewise.time_window_errors` for every task whose evaluation grid has a
+``t`` axis: the error of a PINN that violates causality
 grows in time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 
-from regimebench._catalogue import load_problem_module
 from regimebench.derivatives import partial, second_partial
+from regimebench.outcomes import TermRole
 from regimebench.problem import (
     EvalSet,
     PointwiseTask,
-    load_problem,
+    problem_spec,
     tensor_grid_eval_set,
     uniform_box,
 )
-from regimebench.reference import cached_reference
-from regimebench.timewise import time_window_errors
 
-NAME = "allen-cahn"
+SPEC = problem_spec(__file__)  # name and version from problem.toml beside this file
 # Points are (t, x).
 LOWER, UPPER = (0.0, -1.0), (1.0, 1.0)
 
@@ -55,34 +56,40 @@ def evaluation_grid(ref) -> EvalSet:
     return tensor_grid_eval_set((ref["t"], ref["x"]), ref["u"], ("t", "x"))
 
 
-def reference(params: dict):
+def reference(params: Mapping, task: str):
     """The cached reference (a :class:`regimebench.reference.CachedReference`) for ``params["eps"]``."""
-    return cached_reference(NAME, load_problem(NAME).version, {"eps": float(params["eps"])},
-                            load_problem_module(NAME, "reference"))
+    del task  # one task
+    return SPEC.cached_reference({"eps": float(params["eps"])})
 
 
 class AllenCahnForward(PointwiseTask):
     """Forward problem: PDE inside, initial condition at t = 0, periodicity at x = ±1."""
 
-    problem: ClassVar[str] = NAME
+    problem: ClassVar[str] = SPEC.name
     task: ClassVar[str] = "forward"
-    term_names: ClassVar[tuple[str, ...]] = ("pde", "ic", "bc")
+    term_roles: ClassVar[Mapping[str, TermRole]] = {
+        "pde": TermRole.RESIDUAL, "ic": TermRole.INITIAL, "bc": TermRole.BOUNDARY}
     time_axis: ClassVar[int | None] = 0  # inputs are (t, x)
+    periods: ClassVar[Mapping[int, float] | None] = {1: 2.0}  # x ∈ [-1, 1) is periodic
     lower: ClassVar[tuple[float, ...]] = LOWER
     upper: ClassVar[tuple[float, ...]] = UPPER
     out_size: ClassVar[int] = 1
 
-    eps: float
+    eps: jax.Array
     eval_set: EvalSet
 
-    def sample(self, key, sizes):
+    @classmethod
+    def build(cls, params, sizes, reference):
+        return cls(eps=jnp.asarray(float(params["eps"])), eval_set=evaluation_grid(reference.arrays))
+
+    def sample(self, key, sizes, dtype=float):
         kp, ki, kb = jax.random.split(key, 3)
         return {
-            "pde": uniform_box(kp, sizes["pde"], LOWER, UPPER),
+            "pde": uniform_box(kp, sizes["pde"], LOWER, UPPER, dtype),
             # (0, x) with x uniform in [-1, 1]
-            "ic": uniform_box(ki, sizes["ic"], (0.0, -1.0), (0.0, 1.0)),
+            "ic": uniform_box(ki, sizes["ic"], (0.0, -1.0), (0.0, 1.0), dtype),
             # (t, -1) with t uniform in [0, 1]; the residual pairs each with (t, +1)
-            "bc": uniform_box(kb, sizes["bc"], (0.0, -1.0), (1.0, -1.0)),
+            "bc": uniform_box(kb, sizes["bc"], (0.0, -1.0), (1.0, -1.0), dtype),
         }
 
     def residuals(self, model, batch):
@@ -111,13 +118,6 @@ class AllenCahnForward(PointwiseTask):
             "bc": jax.vmap(bc)(batch["bc"]),
         }
 
-    def extra_metrics(self, model):
-        ev = self.eval_set
-        return time_window_errors(self.predict(model, ev.inputs), ev.targets, ev.grid_shape)
 
 
-def make_task(task: str, params: dict, sizes: dict) -> AllenCahnForward:
-    if task != "forward":
-        raise ValueError(f"{NAME} has no task {task!r}")
-    ref = reference(params)
-    return AllenCahnForward(eps=float(params["eps"]), eval_set=evaluation_grid(ref.arrays))
+TASKS = {"forward": AllenCahnForward}

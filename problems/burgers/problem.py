@@ -11,31 +11,32 @@ Loss terms:
 * ``ic`` — ``u(0, x) + sin(πx)`` at points uniform on t = 0;
 * ``bc`` — ``u(t, ±1)`` at points uniform on the two walls.
 
-``extra_metrics`` reports the error per quarter of the time interval and at t = 0.99
-(:func:`regimebench.timewise.time_window_errors`).
+The error per quarter of the time interval and at the last time level (``rel_l2_t_q1`` …
+``rel_l2_t_q4``, ``rel_l2_t_last``) comes from the generic field probes, which compute it with
+:func:`regimebench.timewise.time_window_errors` for every task whose evaluation grid has a
+``t`` axis.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 
-from regimebench._catalogue import load_problem_module
 from regimebench.derivatives import partial, second_partial
+from regimebench.outcomes import TermRole
 from regimebench.problem import (
     EvalSet,
     PointwiseTask,
-    load_problem,
+    problem_spec,
     tensor_grid_eval_set,
     uniform_box,
     uniform_box_boundary,
 )
-from regimebench.reference import cached_reference
-from regimebench.timewise import time_window_errors
 
-NAME = "burgers"
+SPEC = problem_spec(__file__)  # name and version from problem.toml beside this file
 # Points are (t, x).
 LOWER, UPPER = (0.0, -1.0), (1.0, 1.0)
 
@@ -50,33 +51,38 @@ def evaluation_grid(ref) -> EvalSet:
     return tensor_grid_eval_set((ref["t"], ref["x"]), ref["u"], ("t", "x"))
 
 
-def reference(params: dict):
+def reference(params: Mapping, task: str):
     """The cached reference (a :class:`regimebench.reference.CachedReference`) for ``params["nu"]``."""
-    return cached_reference(NAME, load_problem(NAME).version, {"nu": float(params["nu"])},
-                            load_problem_module(NAME, "reference"))
+    del task  # one task
+    return SPEC.cached_reference({"nu": float(params["nu"])})
 
 
 class BurgersForward(PointwiseTask):
     """Forward problem: PDE inside, initial condition at t = 0, u = 0 on x = ±1."""
 
-    problem: ClassVar[str] = NAME
+    problem: ClassVar[str] = SPEC.name
     task: ClassVar[str] = "forward"
-    term_names: ClassVar[tuple[str, ...]] = ("pde", "ic", "bc")
+    term_roles: ClassVar[Mapping[str, TermRole]] = {
+        "pde": TermRole.RESIDUAL, "ic": TermRole.INITIAL, "bc": TermRole.BOUNDARY}
     time_axis: ClassVar[int | None] = 0  # inputs are (t, x)
     lower: ClassVar[tuple[float, ...]] = LOWER
     upper: ClassVar[tuple[float, ...]] = UPPER
     out_size: ClassVar[int] = 1
 
-    nu: float
+    nu: jax.Array
     eval_set: EvalSet
 
-    def sample(self, key, sizes):
+    @classmethod
+    def build(cls, params, sizes, reference):
+        return cls(nu=jnp.asarray(float(params["nu"])), eval_set=evaluation_grid(reference.arrays))
+
+    def sample(self, key, sizes, dtype=float):
         kp, ki, kb = jax.random.split(key, 3)
         return {
-            "pde": uniform_box(kp, sizes["pde"], LOWER, UPPER),
-            "ic": uniform_box(ki, sizes["ic"], (0.0, -1.0), (0.0, 1.0)),
+            "pde": uniform_box(kp, sizes["pde"], LOWER, UPPER, dtype),
+            "ic": uniform_box(ki, sizes["ic"], (0.0, -1.0), (0.0, 1.0), dtype),
             # the faces normal to x (dim 1): x = -1 and x = +1, t uniform
-            "bc": uniform_box_boundary(kb, sizes["bc"], LOWER, UPPER, dims=(1,)),
+            "bc": uniform_box_boundary(kb, sizes["bc"], LOWER, UPPER, dims=(1,), dtype=dtype),
         }
 
     def residuals(self, model, batch):
@@ -98,13 +104,6 @@ class BurgersForward(PointwiseTask):
             "bc": jax.vmap(u)(batch["bc"]),
         }
 
-    def extra_metrics(self, model):
-        ev = self.eval_set
-        return time_window_errors(self.predict(model, ev.inputs), ev.targets, ev.grid_shape)
 
 
-def make_task(task: str, params: dict, sizes: dict) -> BurgersForward:
-    if task != "forward":
-        raise ValueError(f"{NAME} has no task {task!r}")
-    ref = reference(params)
-    return BurgersForward(nu=float(params["nu"]), eval_set=evaluation_grid(ref.arrays))
+TASKS = {"forward": BurgersForward}

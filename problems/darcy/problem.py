@@ -37,32 +37,34 @@ pairs, a *parameter* ``n_train`` (100, 500, 1000; it defines the dataset and so 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from regimebench._catalogue import load_problem_module
 from regimebench.derivatives import gradient, laplacian
+from regimebench.outcomes import TermRole
 from regimebench.problem import (
     AbstractTask,
     EvalSet,
     PointwiseTask,
+    model_dtype,
+    problem_spec,
     rel_l2,
     uniform_box,
     uniform_box_boundary,
 )
-from regimebench.reference import cached_reference
 
+SPEC = problem_spec(__file__)  # name and version from problem.toml beside this file
 LOWER, UPPER = (0.0, 0.0), (1.0, 1.0)
 CURVE_SAMPLES = 8
 PREDICT_BATCH = 10
 
 
 def _ref():
-    return load_problem_module("darcy", "reference")
+    return SPEC.reference_module
 
 
 def reference_params(params: dict, task: str) -> dict:
@@ -76,9 +78,9 @@ def reference_params(params: dict, task: str) -> dict:
     raise ValueError(f"darcy has no task {task!r}")
 
 
-def reference(params: dict, task: str = "forward"):
+def reference(params: Mapping, task: str):
     """The cached reference of ``task`` (a :class:`regimebench.reference.CachedReference`)."""
-    return cached_reference("darcy", 1, reference_params(params, task), _ref())
+    return SPEC.cached_reference(reference_params(params, task))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,20 +90,29 @@ def reference(params: dict, task: str = "forward"):
 class DarcyForward(PointwiseTask):
     """PINN: strong-form residual inside, homogeneous Dirichlet data on the edges."""
 
-    problem: ClassVar[str] = "darcy"
+    problem: ClassVar[str] = SPEC.name
     task: ClassVar[str] = "forward"
-    term_names: ClassVar[tuple[str, ...]] = ("pde", "bc")
+    term_roles: ClassVar[Mapping[str, TermRole]] = {"pde": TermRole.RESIDUAL,
+                                                    "bc": TermRole.BOUNDARY}
     lower: ClassVar[tuple[float, ...]] = LOWER
     upper: ClassVar[tuple[float, ...]] = UPPER
     out_size: ClassVar[int] = 1
 
-    sigma: float
+    sigma: jax.Array
     eval_set: EvalSet
 
-    def sample(self, key, sizes):
+    @classmethod
+    def build(cls, params, sizes, reference):
+        arr = reference.arrays
+        X, Y = np.meshgrid(arr["x"], arr["y"], indexing="ij")
+        pts = np.stack([X.ravel(), Y.ravel()], axis=-1)
+        ev = EvalSet(jnp.asarray(pts), jnp.asarray(arr["u"].reshape(-1, 1)), X.shape, ("x", "y"))
+        return cls(sigma=jnp.asarray(float(params["sigma"])), eval_set=ev)
+
+    def sample(self, key, sizes, dtype=float):
         kp, kb = jax.random.split(key)
-        return {"pde": uniform_box(kp, sizes["pde"], LOWER, UPPER),
-                "bc": uniform_box_boundary(kb, sizes["bc"], LOWER, UPPER)}
+        return {"pde": uniform_box(kp, sizes["pde"], LOWER, UPPER, dtype),
+                "bc": uniform_box_boundary(kb, sizes["bc"], LOWER, UPPER, dtype=dtype)}
 
     def residuals(self, model, batch):
         u = self.field(model)
@@ -142,34 +153,53 @@ def fv_residual(a: jax.Array, u: jax.Array, f: float = 1.0) -> jax.Array:
 class DarcyOperator(AbstractTask):
     """The FNO Darcy benchmark: learn ``a ↦ u`` from ``n_train`` pairs, test on 200."""
 
-    problem: ClassVar[str] = "darcy"
+    problem: ClassVar[str] = SPEC.name
     task: ClassVar[str] = "operator"
-    term_names: ClassVar[tuple[str, ...]] = ("data", "pde")
+    term_roles: ClassVar[Mapping[str, TermRole]] = {"data": TermRole.DATA,
+                                                    "pde": TermRole.RESIDUAL}
 
     a_train: jax.Array  # (n_train, n, n) raw coefficients
     u_train: jax.Array  # (n_train, n, n)
-    a_mean: float
-    a_std: float
-    u_mean: float
-    u_std: float
+    a_mean: jax.Array  # scalars: arrays, so the training view casts them with the data
+    a_std: jax.Array
+    u_mean: jax.Array
+    u_std: jax.Array
     eval_set: EvalSet  # inputs: raw test coefficients (m, n, n); targets: u (m, n, n)
+
+    @classmethod
+    def build(cls, params, sizes, reference):
+        arr = reference.arrays
+        a_tr, u_tr = arr["a_train"], arr["u_train"]
+        if a_tr.shape[0] < 1:
+            raise ValueError("the operator task needs at least one training pair (n_train >= 1)")
+        ev = EvalSet(jnp.asarray(arr["a_test"]), jnp.asarray(arr["u_test"]),
+                     arr["u_test"].shape, ("sample", "x", "y"))
+        a_std = float(a_tr.std()) or 1.0  # a constant coefficient (contrast 1) has no spread
+        return cls(
+            a_train=jnp.asarray(a_tr), u_train=jnp.asarray(u_tr),
+            a_mean=jnp.asarray(float(a_tr.mean())), a_std=jnp.asarray(a_std),
+            u_mean=jnp.asarray(float(u_tr.mean())), u_std=jnp.asarray(float(u_tr.std())),
+            eval_set=ev,
+        )
 
     @property
     def model_io(self):
         n = self.a_train.shape[-1]
         return ((1, n, n), 1)
 
-    def encode(self, a: jax.Array) -> jax.Array:
-        """Raw coefficient ``(n, n)`` → model input ``(1, n, n)``."""
-        return ((a - self.a_mean) / self.a_std)[None]
+    def encode(self, a: jax.Array, dtype) -> jax.Array:
+        """Raw coefficient ``(n, n)`` → model input ``(1, n, n)`` in ``dtype``."""
+        a = a.astype(dtype)
+        return ((a - self.a_mean.astype(dtype)) / self.a_std.astype(dtype))[None]
 
     def apply(self, model, a: jax.Array) -> jax.Array:
         """The predicted solution ``(n, n)`` for one raw coefficient field, in the model's dtype
-        (the stored data are float64; a float32 entry must compute in float32)."""
-        dtype = jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array))[0].dtype
-        return self.u_mean + self.u_std * model(self.encode(a).astype(dtype))[0]
+        (the stored data are float64; a float32 entry computes in float32)."""
+        dtype = model_dtype(model)
+        out = model(self.encode(a, dtype))[0]
+        return self.u_mean.astype(dtype) + self.u_std.astype(dtype) * out
 
-    def sample(self, key, sizes):
+    def sample(self, key, sizes, dtype=float):
         n_train = self.a_train.shape[0]
         m = min(int(sizes["data"]), n_train)
         idx = jax.random.choice(key, n_train, (m,), replace=False)
@@ -193,15 +223,17 @@ class DarcyOperator(AbstractTask):
     @staticmethod
     def _per_sample(pred, ref):
         m = ref.shape[0]
+        pred = pred.astype(ref.dtype)  # compared in the reference's float64
         return (jnp.linalg.norm((pred - ref).reshape(m, -1), axis=-1)
                 / jnp.linalg.norm(ref.reshape(m, -1), axis=-1))
 
     def error(self, model):
-        """Mean over test pairs of the per-sample relative L2 error."""
+        """Mean over test pairs of the per-sample relative L2 error (in float64)."""
         pred = self.predict(model, self.eval_set.inputs)
         return self._per_sample(pred, self.eval_set.targets).mean()
 
-    def curve_error(self, model, max_points: int = CURVE_SAMPLES):
+    def curve_error(self, model):
+        """Mean per-sample rel. L2 over the first :data:`CURVE_SAMPLES` test pairs."""
         k = min(CURVE_SAMPLES, self.eval_set.inputs.shape[0])
         pred = self.predict(model, self.eval_set.inputs[:k])
         return self._per_sample(pred, self.eval_set.targets[:k]).mean()
@@ -214,25 +246,9 @@ class DarcyOperator(AbstractTask):
                 "rel_l2_median": jnp.median(per)}
 
 
+TASKS = {"forward": DarcyForward, "operator": DarcyOperator}
+
+
 def make_task(task: str, params: dict, sizes: dict) -> Any:
-    ref = reference(params, task)
-    arr = ref.arrays
-    if task == "forward":
-        X, Y = np.meshgrid(arr["x"], arr["y"], indexing="ij")
-        pts = np.stack([X.ravel(), Y.ravel()], axis=-1)
-        ev = EvalSet(jnp.asarray(pts), jnp.asarray(arr["u"].reshape(-1, 1)), X.shape, ("x", "y"))
-        return DarcyForward(sigma=float(params["sigma"]), eval_set=ev)
-    a_tr, u_tr = arr["a_train"], arr["u_train"]
-    if a_tr.shape[0] < 1:
-        raise ValueError("the operator task needs at least one training pair (n_train >= 1)")
-    ev = EvalSet(jnp.asarray(arr["a_test"]), jnp.asarray(arr["u_test"]), arr["u_test"].shape,
-                 ("sample", "x", "y"))
-    a_std = float(a_tr.std()) or 1.0  # a constant coefficient (contrast 1) has no spread
-    return DarcyOperator(
-        a_train=jnp.asarray(a_tr), u_train=jnp.asarray(u_tr),
-        a_mean=float(a_tr.mean()), a_std=a_std,
-        u_mean=float(u_tr.mean()), u_std=float(u_tr.std()),
-        eval_set=ev,
-    )
-
-
+    """The task object (what :meth:`regimebench.problem.ProblemSpec.make_task` returns)."""
+    return SPEC.make_task(task, params, sizes)

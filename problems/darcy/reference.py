@@ -57,13 +57,22 @@ and ``a_low`` otherwise, ``g`` a Gaussian random field with covariance ``(−Δ 
   detail, and its solver uses arithmetic face means on a spline-smeared coefficient).
 * Each pair is solved with every cell split ``3 × 3`` (255² fine cells). The coefficient jumps
   make the solution only ``H^{1+s}`` near cells where four cells of alternating coefficient
-  meet, and the observed convergence is only ``O(h^{1.3–1.5})``; the measured error of ``r = 3`` is
-  2e-4, 8e-4, 1.6e-3 and 2.8e-3 at contrast 2, 4, 8 and 32. ``r = 5`` would cost 3.6× more per
-  pair (≈1 s) and break the two-minute build budget for 300 pairs on a 2-core CPU, for a gain far
-  below the ~1e-2 test error of the best published operators.
-* ``error_floor`` is measured on the first :data:`N_FLOOR` test pairs by solving them also at
-  ``r = 1`` and ``r = 9``: with ``p = log₃(‖u_1 − u_3‖/‖u_3 − u_9‖)``, the error of the returned
-  ``r = 3`` field is ``‖u_3 − u_9‖/(1 − 3^{−p})``; the maximum over those pairs is reported.
+  meet, and the observed convergence is only ``O(h^{0.8–1.6})``, slower the higher the contrast
+  (the corner singularity strengthens with the contrast). Measured error of ``r = 3`` over the
+  first 8 test pairs, mean (max): 2.0e-4 (2.7e-4), 7.4e-4 (1.1e-3), 1.7e-3 (3.3e-3) and 5.1e-3
+  (2.1e-2) at contrast 2, 4, 8 and 32. The contrast-32 maximum is one pair with observed order
+  0.8, confirmed by an ``r = 15`` solve (``r = 3`` is 1.5e-2 from it). ``r = 5`` would cost 3.6×
+  more per pair (≈1 s) and break the two-minute build budget for 300 pairs on a 2-core CPU; up
+  to contrast 8 the reference error stays far below the ~1e-2 test error of the best published
+  operators, at contrast 32 it does not on every pair (the floor says so).
+* ``error_floor`` is measured on the first :data:`N_FLOOR` = 8 test pairs by solving them also
+  at ``r = 1`` and ``r = 9``: with ``p = log₃(‖u_1 − u_3‖/‖u_3 − u_9‖)``, the error of the
+  returned ``r = 3`` field is ``‖u_3 − u_9‖/(1 − 3^{−p})``; the maximum over those pairs is
+  reported. The per-pair errors vary by a factor 2–10 between pairs, and the metric averages
+  over the test pairs, so the floor must exceed the mean per-pair error: the maximum over 2
+  pairs (generator version 1) was about the ten-pair mean at contrast 4 (7.7e-4 against 7.9e-4)
+  and well below it at contrast 32 (2.8e-3 against 4.9e-3); the maximum over 8 exceeds it
+  (1.1e-3 and 2.1e-2).
 * Randomness: sample ``i`` of split ``s`` (0 = train, 1 = test) uses its own stream,
   ``PCG64(SeedSequence([seed, s, i]))``, turned into normals by Box–Muller on the raw 64-bit
   outputs (bit generators and ``SeedSequence`` are stable across numpy versions, unlike
@@ -72,8 +81,8 @@ and ``a_low`` otherwise, ``g`` a Gaussian random field with covariance ``(−Δ 
 
 params: ``contrast`` (4), ``n_train`` (100), ``n_test`` (200), ``seed`` (0). Arrays: ``"x"``,
 ``"y"`` (85,), ``"a_train"``, ``"u_train"`` ``(n_train, 85, 85)``, ``"a_test"``, ``"u_test"``
-``(n_test, 85, 85)``. Cost on a 2-core CPU: ≈0.3 s per pair plus ≈8 s for the error floor, i.e.
-≈100 s for the canonical 100 + 200 pairs.
+``(n_test, 85, 85)``. Cost on a 2-core CPU: ≈0.3 s per pair plus ≈30 s for the error floor, i.e.
+≈120 s for the canonical 100 + 200 pairs.
 """
 
 from __future__ import annotations
@@ -108,9 +117,11 @@ __all__ = [
     "build",
     "build_forward",
     "build_operator",
+    "pair_error_estimate",
 ]
 
-GENERATOR_VERSION = 1
+# 2: error floor over 8 test pairs (was 2: below the mean per-pair error). Arrays unchanged.
+GENERATOR_VERSION = 2
 
 # ---- forward task ----
 CANONICAL_SIGMA = 1.0
@@ -133,7 +144,7 @@ OPERATOR_REFINEMENT = 3
 A_LOW = 3.0
 CANONICAL_CONTRAST = 4.0
 N_TEST = 200
-N_FLOOR = 2                    # test pairs re-solved at r = 1 and 9 to measure the error floor
+N_FLOOR = 8                    # test pairs re-solved at r = 1 and 9 to measure the error floor
 FLOOR_REFINEMENTS = (1, 3, 9)
 
 
@@ -292,6 +303,20 @@ def solve_pair(a: np.ndarray, r: int = OPERATOR_REFINEMENT) -> np.ndarray:
     return centre_values(solve_fv(refine(a, r)), r)
 
 
+def pair_error_estimate(a: np.ndarray, u: np.ndarray | None = None) -> tuple[float, float]:
+    """(observed order p, estimated rel. L2 error) of the ``r = 3`` solution ``u`` of pair ``a``.
+
+    Solves the pair also at ``r = 1`` and ``r = 9`` (:data:`FLOOR_REFINEMENTS`, ratio 3):
+    ``p = log₃(‖u_1 − u_3‖/‖u_3 − u_9‖)`` and the error of ``u_3`` is
+    ``‖u_3 − u_9‖ / (1 − 3^{−p}) / ‖u_3‖`` (the limit extrapolated with the observed order).
+    """
+    q0, q1, q2 = FLOOR_REFINEMENTS
+    sols = {q: (u if q == q1 and u is not None else solve_pair(a, q)) for q in FLOOR_REFINEMENTS}
+    d01, d12 = np.linalg.norm(sols[q0] - sols[q1]), np.linalg.norm(sols[q1] - sols[q2])
+    p = float(np.log(d01 / d12) / np.log(q2 / q1))  # the refinement ratios are equal (3)
+    return p, float(d12 / (1.0 - (q1 / q2) ** p) / np.linalg.norm(sols[q1]))
+
+
 # --------------------------------------------------------------------------------------------
 # Builds
 # --------------------------------------------------------------------------------------------
@@ -361,12 +386,9 @@ def build_operator(params: Mapping[str, Any]) -> ReferenceSolution:
                               "refinement": r, "seconds_pairs": t_pairs}
     floors = []
     for i in range(min(N_FLOOR, n_test)):
-        sols = {q: (u_test[i] if q == r else solve_pair(a_test[i], q)) for q in FLOOR_REFINEMENTS}
-        q0, q1, q2 = FLOOR_REFINEMENTS
-        d01, d12 = np.linalg.norm(sols[q0] - sols[q1]), np.linalg.norm(sols[q1] - sols[q2])
-        p = float(np.log(d01 / d12) / np.log(q2 / q1))  # the refinement ratios are equal (3)
-        floors.append(float(d12 / (1.0 - (q1 / q2) ** p) / np.linalg.norm(sols[q1])))
-        info[f"floor_pair{i}"] = floors[-1]
+        p, err = pair_error_estimate(a_test[i], u_test[i])
+        floors.append(err)
+        info[f"floor_pair{i}"] = err
         info[f"observed_order_pair{i}"] = p
     info["high_fraction_test"] = float(np.mean(a_test > A_LOW))
     info["seconds_total"] = time.perf_counter() - t0

@@ -7,31 +7,33 @@ grows with a2 (more oscillations, stiffer gradient imbalance between the PDE and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 
-from regimebench._catalogue import load_problem_module
 from regimebench.derivatives import laplacian
+from regimebench.outcomes import TermRole
 from regimebench.problem import (
     EvalSet,
     PointwiseTask,
+    problem_spec,
     tensor_grid_eval_set,
     uniform_box,
     uniform_box_boundary,
 )
-from regimebench.reference import cached_reference
 
+SPEC = problem_spec(__file__)  # name and version from problem.toml beside this file
 LOWER, UPPER = (-1.0, -1.0), (1.0, 1.0)
 
 
-def exact(x: jax.Array, a1: float, a2: float) -> jax.Array:
+def exact(x: jax.Array, a1, a2) -> jax.Array:
     """u(x, y) for points ``x`` of shape ``(..., 2)``."""
     return jnp.sin(a1 * jnp.pi * x[..., 0]) * jnp.sin(a2 * jnp.pi * x[..., 1])
 
 
-def source(x: jax.Array, a1: float, a2: float, k: float) -> jax.Array:
+def source(x: jax.Array, a1, a2, k) -> jax.Array:
     """q such that ``exact`` solves Δu + k²u = q."""
     return (k**2 - (a1**2 + a2**2) * jnp.pi**2) * exact(x, a1, a2)
 
@@ -41,32 +43,38 @@ def evaluation_grid(ref) -> EvalSet:
     return tensor_grid_eval_set((ref["x"], ref["y"]), ref["u"], ("x", "y"))
 
 
-def reference(params: dict):
+def reference(params: Mapping, task: str):
     """The cached reference (a :class:`regimebench.reference.CachedReference`)."""
-    return cached_reference("helmholtz", 1, {k: params[k] for k in ("a1", "a2")},
-                            load_problem_module("helmholtz", "reference"))
+    del task  # one task
+    return SPEC.cached_reference({k: params[k] for k in ("a1", "a2")})
 
 
 class HelmholtzForward(PointwiseTask):
     """Forward problem: PDE residual inside, Dirichlet residual on the four edges."""
 
-    problem: ClassVar[str] = "helmholtz"
+    problem: ClassVar[str] = SPEC.name
     task: ClassVar[str] = "forward"
-    term_names: ClassVar[tuple[str, ...]] = ("pde", "bc")
+    term_roles: ClassVar[Mapping[str, TermRole]] = {"pde": TermRole.RESIDUAL,
+                                                    "bc": TermRole.BOUNDARY}
     lower: ClassVar[tuple[float, ...]] = LOWER
     upper: ClassVar[tuple[float, ...]] = UPPER
     out_size: ClassVar[int] = 1
 
-    a1: float
-    a2: float
-    k: float
+    a1: jax.Array
+    a2: jax.Array
+    k: jax.Array
     eval_set: EvalSet
 
-    def sample(self, key, sizes):
+    @classmethod
+    def build(cls, params, sizes, reference):
+        return cls(a1=jnp.asarray(float(params["a1"])), a2=jnp.asarray(float(params["a2"])),
+                   k=jnp.asarray(float(params["k"])), eval_set=evaluation_grid(reference.arrays))
+
+    def sample(self, key, sizes, dtype=float):
         kp, kb = jax.random.split(key)
         return {
-            "pde": uniform_box(kp, sizes["pde"], LOWER, UPPER),
-            "bc": uniform_box_boundary(kb, sizes["bc"], LOWER, UPPER),
+            "pde": uniform_box(kp, sizes["pde"], LOWER, UPPER, dtype),
+            "bc": uniform_box_boundary(kb, sizes["bc"], LOWER, UPPER, dtype=dtype),
         }
 
     def residuals(self, model, batch):
@@ -81,9 +89,4 @@ class HelmholtzForward(PointwiseTask):
         }
 
 
-def make_task(task: str, params: dict, sizes: dict) -> HelmholtzForward:
-    if task != "forward":
-        raise ValueError(f"helmholtz has no task {task!r}")
-    a1, a2, k = float(params["a1"]), float(params["a2"]), float(params["k"])
-    ref = reference(params)
-    return HelmholtzForward(a1=a1, a2=a2, k=k, eval_set=evaluation_grid(ref.arrays))
+TASKS = {"forward": HelmholtzForward}

@@ -23,25 +23,25 @@ value (any value in [0, 1] is as right as any other); ``extra_metrics`` adds the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from regimebench._catalogue import load_problem_module
 from regimebench.derivatives import laplacian, partial
+from regimebench.outcomes import TermRole
 from regimebench.problem import (
     EvalSet,
     PointwiseTask,
-    load_problem,
+    problem_spec,
     rel_l2,
     uniform_box,
     uniform_box_boundary,
 )
-from regimebench.reference import cached_reference
 
-NAME = "lid-driven-cavity"
+SPEC = problem_spec(__file__)  # name and version from problem.toml beside this file
 LOWER, UPPER = (0.0, 0.0), (1.0, 1.0)
 LID_SPEED = 1.0
 
@@ -55,37 +55,46 @@ def evaluation_grid(ref) -> tuple[EvalSet, jax.Array]:
     return ev, jnp.asarray(ref["regular"].ravel())
 
 
-def reference(params: dict):
+def reference(params: Mapping, task: str):
     """The cached reference (a :class:`regimebench.reference.CachedReference`) for ``params["Re"]``."""
-    return cached_reference(NAME, load_problem(NAME).version, {"Re": float(params["Re"])},
-                            load_problem_module(NAME, "reference"))
+    del task  # one task
+    return SPEC.cached_reference({"Re": float(params["Re"])})
 
 
 def _masked_rel_l2(pred: jax.Array, ref: jax.Array, mask: jax.Array) -> jax.Array:
-    """rel. L2 over the rows of ``(m, c)`` arrays where ``mask`` (``(m,)``, 0 or 1) is 1."""
-    w = mask[:, None]
+    """rel. L2 over the rows of ``(m, c)`` arrays where ``mask`` (``(m,)``, 0 or 1) is 1, in the
+    reference's dtype (a float32 prediction is cast up)."""
+    w = mask[:, None].astype(ref.dtype)
+    pred = pred.astype(ref.dtype)
     return jnp.sqrt(jnp.sum(w * (pred - ref) ** 2) / jnp.sum(w * ref**2))
 
 
 class LidDrivenCavityForward(PointwiseTask):
     """Forward problem: momentum and continuity inside, wall velocities on the boundary."""
 
-    problem: ClassVar[str] = NAME
+    problem: ClassVar[str] = SPEC.name
     task: ClassVar[str] = "forward"
-    term_names: ClassVar[tuple[str, ...]] = ("momentum_x", "momentum_y", "continuity", "bc")
+    term_roles: ClassVar[Mapping[str, TermRole]] = {
+        "momentum_x": TermRole.RESIDUAL, "momentum_y": TermRole.RESIDUAL,
+        "continuity": TermRole.CONSTRAINT, "bc": TermRole.BOUNDARY}
     lower: ClassVar[tuple[float, ...]] = LOWER
     upper: ClassVar[tuple[float, ...]] = UPPER
     out_size: ClassVar[int] = 3  # (u, v, p)
 
-    Re: float
+    Re: jax.Array
     eval_set: EvalSet
     regular: jax.Array  # (m,) 1.0 at every evaluation node except the two lid corners
 
-    def sample(self, key, sizes):
+    @classmethod
+    def build(cls, params, sizes, reference):
+        ev, regular = evaluation_grid(reference.arrays)
+        return cls(Re=jnp.asarray(float(params["Re"])), eval_set=ev, regular=regular)
+
+    def sample(self, key, sizes, dtype=float):
         kp, kb = jax.random.split(key)
         return {
-            "pde": uniform_box(kp, sizes["pde"], LOWER, UPPER),
-            "bc": uniform_box_boundary(kb, sizes["bc"], LOWER, UPPER),
+            "pde": uniform_box(kp, sizes["pde"], LOWER, UPPER, dtype),
+            "bc": uniform_box_boundary(kb, sizes["bc"], LOWER, UPPER, dtype=dtype),
         }
 
     def residuals(self, model, batch):
@@ -103,7 +112,8 @@ class LidDrivenCavityForward(PointwiseTask):
         def wall(z):
             w = f(z)
             # The sampler puts lid points exactly on y = 1; side-wall points never reach it.
-            u_wall = jnp.where(z[1] >= UPPER[1], LID_SPEED, 0.0)
+            u_wall = jnp.where(z[1] >= UPPER[1], jnp.asarray(LID_SPEED, z.dtype),
+                               jnp.zeros((), z.dtype))
             return jnp.stack([w[0] - u_wall, w[1]])
 
         mx, my, cont = jax.vmap(interior)(batch["pde"])
@@ -111,19 +121,18 @@ class LidDrivenCavityForward(PointwiseTask):
                 "bc": jax.vmap(wall)(batch["bc"])}
 
     def predict(self, model, inputs):
-        return jax.vmap(self.field(model))(inputs)[:, :2]  # (u, v); p is not evaluated
+        return super().predict(model, inputs)[:, :2]  # (u, v); p is not evaluated
 
     def error(self, model):
         """rel. L2 of (u, v) on the evaluation grid without the two lid-corner nodes."""
         ev = self.eval_set
         return _masked_rel_l2(self.predict(model, ev.inputs), ev.targets, self.regular)
 
-    def curve_error(self, model, max_points: int = 4096):
-        n = self.eval_set.inputs.shape[0]
-        stride = max(1, -(-n // max_points))
+    def curve_error(self, model):
         ev = self.eval_set
-        return _masked_rel_l2(self.predict(model, ev.inputs[::stride]), ev.targets[::stride],
-                              self.regular[::stride])
+        s = self.curve_stride(ev.inputs.shape[0])
+        return _masked_rel_l2(self.predict(model, ev.inputs[::s]), ev.targets[::s],
+                              self.regular[::s])
 
     def extra_metrics(self, model):
         ev = self.eval_set
@@ -136,8 +145,4 @@ class LidDrivenCavityForward(PointwiseTask):
         }
 
 
-def make_task(task: str, params: dict, sizes: dict) -> LidDrivenCavityForward:
-    if task != "forward":
-        raise ValueError(f"{NAME} has no task {task!r}")
-    ev, regular = evaluation_grid(reference(params).arrays)
-    return LidDrivenCavityForward(Re=float(params["Re"]), eval_set=ev, regular=regular)
+TASKS = {"forward": LidDrivenCavityForward}

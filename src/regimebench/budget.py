@@ -1,9 +1,14 @@
-"""Budget tiers, counted in gradient evaluations so that all entries are compared fairly.
+"""Budget tiers, counted in gradient-evaluation equivalents so that all entries are compared fairly.
 
-A tier names a number of gradient evaluations of the full training loss (one per Adam step; one
-per L-BFGS step plus one per extra line-search evaluation). An entry's optimizer phases take
-fractions of it. A problem may scale the defaults in its ``problem.toml`` (``[budgets]``), since
-"a few minutes on a laptop" buys very different progress on a 1-D and a 4th-order 2-D PDE.
+A tier names a number of gradient evaluations of the full training loss, or their equivalents:
+an Adam or SOAP step costs one, an L-BFGS step the evaluations its line search made, and a dearer
+step (natural gradient, Gauss–Newton) its XLA FLOP count divided by that of one gradient of the
+same loss on the same points, measured once per compiled program (the phase's cost model, see
+:mod:`regimebench.components.optimizers`). An entry's optimizer phases take fractions of it, and
+no phase spends more than its share. A problem may scale the defaults in its ``problem.toml``
+(``[budgets]``), and a task may override them for itself (``[tasks.<task>.budgets]``), since "a
+few minutes on a laptop" buys very different progress on a 1-D and a 4th-order 2-D PDE; read a
+task's budget with :meth:`regimebench.problem.ProblemSpec.budget`.
 
 ====== =================== =========================================================
 tier   default evaluations meant for

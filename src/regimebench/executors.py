@@ -1,16 +1,19 @@
-"""Executors: where the runs of a sweep train — this process, a Ray cluster, or SLURM.
+"""Executors: where planned runs train — this process, a Ray cluster, or SLURM.
 
-Every backend runs the same function, :func:`run_job`, which calls
-:func:`regimebench.runner.run_seeds` (``run_one`` for a single seed): it re-plans the specs,
-trains, labels, and writes each record atomically into the shared results folder. What differs
-is only *where* that call happens:
+Every command that trains hands its plans (:mod:`regimebench.planner`) to :func:`run_plans`,
+which skips finished seeds (:func:`regimebench.planner.resume`), groups the rest into jobs and
+runs them on an executor. Every backend runs the same function, :func:`run_job`, which calls
+:func:`regimebench.runner.run_seeds`: it re-plans the job's request where it runs, trains,
+labels, and writes each record atomically into the shared results folder. What differs is only
+*where* that call happens:
 
 ``local`` (default)
     In this process, one job after another. On one machine the process-wide JAX policy (platform,
     float64, matmul precision) is the same for every run, so a process per run would only add a
     JAX import and a fresh compilation (seconds each, more than a ``smoke`` run) while isolating
     nothing that matters here: exceptions and out-of-memory errors are already turned into
-    ``crashed`` records by the runner, and a hard kill loses only the run in flight.
+    ``crashed`` records by the runner, and a hard kill loses only the run in flight. It is the
+    only executor that reports progress within a job (gradient evaluations).
 ``ray``
     One Ray task per job (``pip install "regimebench[dist]"``), each in a fresh worker process
     (``max_calls=1``) holding ``gpus_per_run`` of a GPU; completions stream back as they finish.
@@ -18,20 +21,25 @@ is only *where* that call happens:
     One SLURM array task per job through submitit (``cluster="local"`` runs the same code in
     local subprocesses, which is how the tests exercise it).
 
-A *job* is one run: the seeds of one (problem, task, solver, budget, cell), trained together as
-``bench run`` trains them (seeds are a batch dimension). ``isolate_seeds=True`` makes one job per
-seed instead, trading that speed for failure isolation. A job that dies without writing its
-records (an exception outside training, a killed worker, a failed array task) becomes ``crashed``
-records written by the driver, with the traceback, so the failure is counted.
+A *job* is one run: the seeds of one plan (problem, task, solver, budget, cell), trained
+together as ``bench run`` trains them (seeds are a batch dimension). ``isolate_seeds=True`` makes
+one job per seed instead, trading that speed for failure isolation. A job that dies without
+writing its records (an exception outside training, a killed worker, a failed array task)
+becomes ``crashed`` records written by the driver, with the traceback, so the failure is counted.
 
 Finished records are never re-run (resume), a corrupt one is moved aside as ``*.corrupt`` and
 re-run, and because records are written atomically an interrupted sweep leaves whole records or
-none. Use :func:`run_specs`; add a backend with ``@executors.register("name")``.
+none. Add a backend with ``@executors.register("name")``: a class whose ``submit(jobs,
+progress=None)`` yields one :class:`Outcome` per job.
+
+This module imports neither JAX nor the planner at import time (the command line lists the
+registered executors at start-up); what it needs of them is imported where it is used.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
+import functools
 import math
 import os
 import time
@@ -39,11 +47,15 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._registry import Registry
+from .errors import BenchError
+from .outcomes import FailureReason
 from .record import RecordError, RunSpec, read_record, record_path, write_record
-from .runner import BenchError, check_writable, crash_record
+
+if TYPE_CHECKING:
+    from .planner import Planned, RunRequest
 
 __all__ = [
     "Job",
@@ -52,15 +64,19 @@ __all__ = [
     "SweepSummary",
     "executors",
     "make_executor",
+    "make_jobs",
     "run_job",
-    "run_specs",
-    "plan_jobs",
+    "run_jobs",
+    "run_plans",
     "LocalExecutor",
     "RayExecutor",
     "SlurmExecutor",
 ]
 
 executors: Registry[type] = Registry("executor")
+
+# A job's progress within training: (job, evaluations done, evaluations in total).
+JobProgress = Callable[["Job", int, int], None]
 
 
 def _require(module: str, what: str):
@@ -71,45 +87,60 @@ def _require(module: str, what: str):
         return importlib.import_module(module)
     except ImportError:
         raise BenchError(f"the {what} executor needs {module!r}: pip install "
-                         '"regimebench[dist]"') from None
+                           '"regimebench[dist]"') from None
 
 
 # --------------------------------------------------------------------------------------- jobs
 @dataclass(frozen=True)
 class Job:
-    """One unit of work: specs that differ only in their seed. Picklable (shipped to workers)."""
+    """One unit of work: a plan's request narrowed to some of its seeds, and their specs.
 
+    Picklable (shipped to workers). The worker plans ``request`` again and checks that it gets
+    ``specs``, so a catalogue that changed in between cannot write records to unexpected paths.
+    """
+
+    request: RunRequest
     specs: tuple[RunSpec, ...]
-    out: str
     cell: Mapping[str, Any] = field(default_factory=dict)
-    solver: str | None = None  # the entry's name or path the specs were planned from
-    command: tuple[str, ...] | None = None
-    seed_layout: str | int = "auto"
-    platform: str | None = None
+
+    @property
+    def out(self) -> Path:
+        return Path(self.request.out)
+
+    @property
+    def command(self) -> list[str] | None:
+        return self.request.command
+
+    @property
+    def evals(self) -> int:
+        """Gradient evaluations of the whole job (every seed)."""
+        return sum(s.evals for s in self.specs)
 
     @property
     def paths(self) -> list[Path]:
-        return [record_path(Path(self.out), s, self.cell or None) for s in self.specs]
+        return [record_path(self.out, s, self.cell or None) for s in self.specs]
 
     @property
     def label(self) -> str:
         s = self.specs[0]
-        cell = ",".join(f"{k}={v}" for k, v in sorted(self.cell.items()))
+        cell = ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                        for k, v in sorted(self.cell.items()))
         seeds = ",".join(str(x.seed) for x in self.specs)
         return (f"{s.problem}/{s.task}/{s.solver}/{s.budget}" + (f"[{cell}]" if cell else "")
                 + f" seed {seeds}")
 
 
-def run_job(job: Job) -> list[dict]:
-    """Train one job and write its records; the function every executor runs on a worker."""
+def run_job(job: Job, progress: Callable[[int, int], None] | None = None) -> list[dict]:
+    """Train one job and write its records; the function every executor runs on a worker.
+
+    ``progress(done, total)`` counts gradient evaluations over the job's seeds.
+    """
     from . import _config
     from .runner import run_seeds
 
     if not _config._CONFIGURED:  # a fresh worker process; the CLI configured the local one
-        _config.configure(platform=job.platform)
-    return run_seeds(list(job.specs), Path(job.out), cell=job.cell, solver=job.solver,
-                     seed_layout=job.seed_layout,
-                     command=list(job.command) if job.command else None)
+        _config.configure(platform=job.request.platform)
+    return run_seeds(job.request, job.specs, progress=progress)
 
 
 @dataclass
@@ -119,33 +150,46 @@ class Outcome:
     job: Job
     records: list[dict] | None = None
     error: str | None = None  # traceback or the backend's message
-    kind: str = "exception"  # failure kind for the crashed records: exception, out_of_memory, …
+    kind: FailureReason = FailureReason.EXCEPTION  # for the crashed records of a dead job
 
 
 class Executor(Protocol):
-    """Runs jobs somewhere and yields one :class:`Outcome` per job, as jobs finish."""
+    """Runs jobs somewhere and yields one :class:`Outcome` per job, as jobs finish.
 
-    def submit(self, jobs: Sequence[Job]) -> Iterator[Outcome]: ...
+    ``progress(job, done, total)`` reports gradient evaluations within a job, from executors
+    that can see them (the local one); others ignore it.
+    """
+
+    def submit(self, jobs: Sequence[Job], progress: JobProgress | None = None
+               ) -> Iterator[Outcome]: ...
 
 
-def _failure_kind(text: str) -> str:
+def _failure_kind(text: str) -> FailureReason:
     if "MemoryError" in text or "RESOURCE_EXHAUSTED" in text or "Out of memory" in text:
-        return "out_of_memory"
-    return "exception"
+        return FailureReason.OUT_OF_MEMORY
+    return FailureReason.EXCEPTION
 
 
 # --------------------------------------------------------------------------------------- local
 @executors.register("local")
 class LocalExecutor:
-    """Run jobs one after another in this process (see the module docstring for why)."""
+    """Run jobs one after another in this process (see the module docstring for why).
 
-    def __init__(self, *, worker: Callable[[Job], list[dict]] = run_job, **_ignored: Any):
+    ``worker`` replaces :func:`run_job` (tests use it to inject faults); it is called as
+    ``worker(job)``, or ``worker(job, progress=...)`` when progress is asked for.
+    """
+
+    def __init__(self, *, worker: Callable[..., list[dict]] = run_job, **_ignored: Any):
         self.worker = worker
 
-    def submit(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
+    def submit(self, jobs: Sequence[Job], progress: JobProgress | None = None
+               ) -> Iterator[Outcome]:
         for job in jobs:
             try:
-                records = self.worker(job)
+                if progress is None:
+                    records = self.worker(job)
+                else:
+                    records = self.worker(job, progress=functools.partial(progress, job))
             except BenchError:
                 raise  # bad input or an unwritable folder: stop the sweep, nothing to count
             except Exception:  # noqa: BLE001 - anything else is a counted crash
@@ -174,7 +218,7 @@ class RayExecutor:
     def __init__(self, *, address: str | None = None, gpus_per_run: float | None = None,
                  cpus_per_run: float = 1, max_retries: int = 0,
                  init_kwargs: Mapping[str, Any] | None = None,
-                 worker: Callable[[Job], list[dict]] = run_job, **_ignored: Any):
+                 worker: Callable[..., list[dict]] = run_job, **_ignored: Any):
         self.address = address
         self.gpus_per_run = gpus_per_run
         self.cpus_per_run = cpus_per_run
@@ -190,15 +234,14 @@ class RayExecutor:
         if local:
             # Workers of a private instance run elsewhere than this process's folder; make a
             # relative PYTHONPATH (a source checkout) absolute so they import the same package.
-            import regimebench
-
-            paths = [str(Path(regimebench.__file__).resolve().parents[1])]
+            paths = [str(Path(__file__).resolve().parents[1])]  # the folder holding regimebench/
             paths += [str(Path(p).resolve()) for p in os.environ.get("PYTHONPATH", "").split(
                 os.pathsep) if p]
             env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
         return env
 
-    def submit(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
+    def submit(self, jobs: Sequence[Job], progress: JobProgress | None = None
+               ) -> Iterator[Outcome]:
         ray = _require("ray", "ray")
         owns = not ray.is_initialized()
         if owns:
@@ -206,9 +249,9 @@ class RayExecutor:
             try:
                 ray.init(address=self.address, **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as e:
-                raise BenchError(f"cannot start or reach Ray at {self.address or 'local'}: "
-                                 f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
-                                 ) from None
+                raise BenchError(
+                    f"cannot start or reach Ray at {self.address or 'local'}: "
+                    f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
         try:
             yield from self._submit(ray, jobs, local=owns and self.address is None)
         finally:
@@ -233,8 +276,12 @@ class RayExecutor:
                         yield Outcome(job, records=ray.get(ref))
                     except ray.exceptions.RayError as e:
                         text = str(e)
-                        kind = ("out_of_memory" if isinstance(e, ray.exceptions.OutOfMemoryError)
-                                else _failure_kind(text))
+                        if isinstance(e, ray.exceptions.OutOfMemoryError):
+                            kind = FailureReason.OUT_OF_MEMORY
+                        elif isinstance(e, ray.exceptions.WorkerCrashedError):
+                            kind = FailureReason.WORKER_DIED
+                        else:
+                            kind = _failure_kind(text)
                         yield Outcome(job, error=f"{type(e).__name__}: {text}", kind=kind)
         finally:
             for ref in pending:  # interrupted: stop what is still running, keep what finished
@@ -258,7 +305,7 @@ class SlurmExecutor:
     def __init__(self, *, folder: str | Path | None = None, gpus_per_run: float | None = None,
                  timeout_min: int = 240, partition: str | None = None,
                  array_parallelism: int = 32, cpus_per_run: int = 2, cluster: str | None = None,
-                 poll_s: float = 2.0, worker: Callable[[Job], list[dict]] = run_job,
+                 poll_s: float = 2.0, worker: Callable[..., list[dict]] = run_job,
                  **_ignored: Any):
         self.folder = folder
         self.gpus = 0 if not gpus_per_run else math.ceil(gpus_per_run)
@@ -270,11 +317,12 @@ class SlurmExecutor:
         self.poll_s = poll_s
         self.worker = worker
 
-    def submit(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
+    def submit(self, jobs: Sequence[Job], progress: JobProgress | None = None
+               ) -> Iterator[Outcome]:
         if not jobs:
             return
         submitit = _require("submitit", "slurm")
-        folder = Path(self.folder or Path(jobs[0].out) / ".submitit") / "%j"
+        folder = Path(self.folder or jobs[0].out / ".submitit") / "%j"
         ex = submitit.AutoExecutor(folder=str(folder), cluster=self.cluster)
         params: dict[str, Any] = {"timeout_min": self.timeout_min, "gpus_per_node": self.gpus,
                                   "cpus_per_task": self.cpus, "tasks_per_node": 1,
@@ -312,71 +360,38 @@ def make_executor(name: str, **options: Any) -> Executor:
 # --------------------------------------------------------------------------------------- sweeps
 @dataclass
 class SweepSummary:
+    """What :func:`run_plans` did: counts of seeds, and every record by its path."""
+
     total: int = 0
     skipped: int = 0  # finished before (resume)
     trained: int = 0  # records written by workers in this sweep
     crashed: int = 0  # records the driver wrote for jobs that died
     records: list[dict] = field(default_factory=list)
+    fresh: list[dict] = field(default_factory=list)  # the records this sweep wrote
+    by_path: dict[Path, dict] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
+    def add(self, path: Path, record: dict, *, fresh: bool) -> None:
+        self.records.append(record)
+        self.by_path[Path(path)] = record
+        if fresh:
+            self.fresh.append(record)
 
-def _run_key(spec: RunSpec, cell: Mapping[str, Any]) -> str:
-    d = spec.as_dict()
-    d.pop("seed")
-    return json.dumps([d, dict(cell)], sort_keys=True, default=str)
+    def records_of(self, planned: Planned) -> list[dict | None]:
+        """The records of one plan in seed order (``None`` for a seed that has none)."""
+        return [self.by_path.get(Path(p)) for p in planned.paths]
 
 
-def plan_jobs(specs_with_cells: Iterable[tuple[RunSpec, Mapping[str, Any] | None]], out: Path, *,
-              force: bool = False, isolate_seeds: bool = False, solver: str | None = None,
-              command: Sequence[str] | None = None, seed_layout: str | int = "auto",
-              platform: str | None = None, warn: Callable[[str], None] | None = None,
-              ) -> tuple[list[Job], list[dict], int]:
-    """Split ``(spec, cell)`` pairs into jobs for the unfinished ones.
+def make_jobs(plans: Iterable[Planned], *, isolate_seeds: bool = False,
+              warn: Callable[[str], None] | None = None) -> tuple[list[Job], SweepSummary]:
+    """The jobs that train the unfinished seeds of ``plans``, and a summary of the finished ones.
 
-    Returns ``(jobs, finished records, total)``. A record that exists but cannot be read is
-    renamed to ``<name>.corrupt`` (kept for inspection) and its seed is run again.
+    Finished seeds are found by :func:`regimebench.planner.resume` (the one rule: a readable
+    record at the seed's path; an unreadable one is moved aside and trained again). A seed that
+    two plans share (the same record path) is trained once.
     """
-    out = Path(out)
-    groups: dict[str, list[tuple[RunSpec, dict]]] = {}
-    finished, total = [], 0
-    for spec, cell in specs_with_cells:
-        total += 1
-        cell = dict(cell or {})
-        path = record_path(out, spec, cell or None)
-        if path.is_file() and not force:
-            try:
-                finished.append(read_record(path))
-                continue
-            except RecordError as e:
-                aside = path.with_name(path.name + ".corrupt")
-                os.replace(path, aside)
-                if warn:
-                    warn(f"{e}; moved aside to {aside.name} and running it again")
-        key = _run_key(spec, cell) + (f"#{spec.seed}" if isolate_seeds else "")
-        groups.setdefault(key, []).append((spec, cell))
-    jobs = [Job(specs=tuple(s for s, _ in members), out=str(out), cell=members[0][1],
-                solver=solver, command=tuple(command) if command else None,
-                seed_layout=seed_layout, platform=platform)
-            for members in groups.values()]
-    return jobs, finished, total
+    from .planner import resume
 
-
-def run_specs(specs_with_cells: Iterable[tuple[RunSpec, Mapping[str, Any] | None]],
-              executor: Executor | str, out: Path,
-              progress: Callable[[int, int, Outcome], None] | None = None, *,
-              force: bool = False, isolate_seeds: bool = False, solver: str | None = None,
-              command: Sequence[str] | None = None, seed_layout: str | int = "auto",
-              platform: str | None = None, warn: Callable[[str], None] | None = None,
-              ) -> SweepSummary:
-    """Run every ``(spec, cell)`` that has no record under ``out`` on ``executor``.
-
-    ``progress(done, todo, outcome)`` is called as each job finishes (``done`` and ``todo`` count
-    seeds). Raises :class:`BenchError` before anything runs if ``out`` cannot be written, and
-    when a record cannot be written later (a full disk); records already written stay.
-    ``KeyboardInterrupt`` propagates after the executor has stopped its in-flight jobs.
-    """
-    if isinstance(executor, str):
-        executor = make_executor(executor)
     summary = SweepSummary()
 
     def warn_all(message: str) -> None:
@@ -384,33 +399,94 @@ def run_specs(specs_with_cells: Iterable[tuple[RunSpec, Mapping[str, Any] | None
         if warn is not None:
             warn(message)
 
-    check_writable(Path(out))
-    jobs, finished, summary.total = plan_jobs(
-        specs_with_cells, out, force=force, isolate_seeds=isolate_seeds, solver=solver,
-        command=command, seed_layout=seed_layout, platform=platform, warn=warn_all)
-    summary.skipped = len(finished)
-    summary.records.extend(finished)
+    jobs: list[Job] = []
+    seen: set[Path] = set()
+    for planned in plans:
+        try:
+            finished = resume(planned, warn_all)
+        except OSError as e:  # a corrupt record that cannot be moved aside (read-only folder)
+            raise BenchError(f"cannot set a corrupt record aside under {planned.request.out}: "
+                               f"{e.strerror or e}") from None
+        todo = []
+        for i, (spec, path) in enumerate(zip(planned.specs, planned.paths)):
+            if path in seen:
+                continue
+            seen.add(path)
+            summary.total += 1
+            if i in finished:
+                summary.skipped += 1
+                summary.add(path, finished[i], fresh=False)
+            else:
+                todo.append(spec)
+        groups = [[s] for s in todo] if isolate_seeds else ([todo] if todo else [])
+        for group in groups:
+            request = dataclasses.replace(planned.request, seeds=[s.seed for s in group])
+            jobs.append(Job(request=request, specs=tuple(group), cell=dict(planned.cell)))
+    return jobs, summary
+
+
+def run_jobs(jobs: Sequence[Job], executor: Executor | str, summary: SweepSummary | None = None,
+             *, progress: Callable[[int, int, Outcome], None] | None = None,
+             job_progress: JobProgress | None = None) -> SweepSummary:
+    """Run ``jobs`` on ``executor``, adding their records to ``summary``.
+
+    ``progress(done, todo, outcome)`` is called as each job finishes (``done`` and ``todo`` count
+    seeds); ``job_progress`` is passed to the executor (see :class:`Executor`). Raises
+    :class:`~regimebench.errors.BenchError` before anything runs if a results folder cannot be
+    written, and when a record cannot be written later (a full disk); records already written
+    stay. ``KeyboardInterrupt`` propagates after the executor has stopped its in-flight jobs.
+    """
+    from .planner import check_writable
+    from .recording import crash_record
+
+    summary = summary if summary is not None else SweepSummary()
+    if isinstance(executor, str):
+        executor = make_executor(executor)
+    for out in dict.fromkeys(job.out for job in jobs):
+        check_writable(out)
     todo, done = sum(len(j.specs) for j in jobs), 0
-    for outcome in executor.submit(jobs):
+    for outcome in executor.submit(jobs, progress=job_progress):
         job = outcome.job
         if outcome.records is not None:
             summary.trained += len(outcome.records)
-            summary.records.extend(outcome.records)
+            for path, rec in zip(job.paths, outcome.records):
+                summary.add(path, rec, fresh=True)
         else:
             for spec, path in zip(job.specs, job.paths):
-                if path.is_file():  # the worker got this far before it died
-                    summary.records.append(read_record(path))
+                # The worker may have written this seed's record before it died. A job's seeds had
+                # no finished record when it started (resume), so a finished one is the job's; a
+                # crashed one may be the previous attempt's, and is replaced.
+                try:
+                    rec = read_record(path, follow_symlinks=False) if path.is_file() else None
+                except RecordError:
+                    rec = None
+                if rec is not None and rec.get("status") != "crashed":
+                    summary.add(path, rec, fresh=True)
                     summary.trained += 1
                     continue
                 rec = crash_record(spec, job.cell, outcome.error or "", outcome.kind,
-                                   command=list(job.command) if job.command else None)
+                                   command=job.command)
                 try:
                     write_record(path, rec)
                 except RecordError as e:
                     raise BenchError(str(e)) from None
-                summary.records.append(rec)
+                summary.add(path, rec, fresh=True)
                 summary.crashed += 1
         done += len(job.specs)
         if progress is not None:
             progress(done, todo, outcome)
     return summary
+
+
+def run_plans(plans: Iterable[Planned], executor: Executor | str = "local", *,
+              isolate_seeds: bool = False,
+              progress: Callable[[int, int, Outcome], None] | None = None,
+              job_progress: JobProgress | None = None,
+              warn: Callable[[str], None] | None = None) -> SweepSummary:
+    """Train every planned seed that has no record yet on ``executor``; the one way to train.
+
+    :func:`make_jobs` then :func:`run_jobs` (see both). Returns a :class:`SweepSummary` holding
+    every record of ``plans``, finished before or written now.
+    """
+    jobs, summary = make_jobs(plans, isolate_seeds=isolate_seeds, warn=warn)
+    return run_jobs(jobs, executor, summary, progress=progress, job_progress=job_progress)

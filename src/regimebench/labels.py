@@ -1,24 +1,28 @@
 """Labels of a run record: training regime, training phases and failure modes, as pure functions.
 
-Labels are computed from a record's metrics, curves and diagnostics and the problem's
-:class:`~regimebench.problem.Thresholds`, never from live training state, so ``bench relabel``
-can recompute them offline when thresholds (or these rules) change. The written definitions,
-with their sources, are in ``docs/regimes.md``; the constants below are the rules' parameters.
+Labels are computed from a record's metrics, curves, diagnostics and declared term roles and the
+problem's :class:`~regimebench.problem.Thresholds`, never from live training state, so
+``bench relabel`` recomputes them offline, identically, when thresholds (or these rules) change.
+The vocabulary — :class:`~regimebench.outcomes.Regime`, :class:`~regimebench.outcomes.FailureMode`,
+:class:`~regimebench.outcomes.TrainingPhase` — lives in :mod:`regimebench.outcomes` with each
+member's description; the written definitions, with their sources, are in ``docs/regimes.md``;
+the constants below are the rules' parameters.
 
-Regime (Wang et al. 2026, multi-regime SciML; thresholds per problem and task):
-    ``I``   Well-Trained  — normalised training loss < T_train and test rel. L2 < T_test;
-    ``II``  Under-Trained — normalised training loss ≥ T_train and test rel. L2 ≥ T_test;
-    ``III`` Over-Trained  — normalised training loss < T_train but test rel. L2 ≥ T_test;
-    ``I*``  low test error at a high training loss (not defined by the paper; flagged);
-    ``none`` when the run produced no usable numbers (non-finite, crashed).
-The *normalised* training loss is the unweighted loss at the end divided by its value at
-initialisation, which makes one threshold meaningful across entries and difficulty values.
-Stability: the fraction of the 9 threshold pairs (T_train, T_test) × {0.8, 1, 1.2} that give the
-same label.
+Regime (Wang et al. 2026): :func:`regime` from the *normalised* training loss (the unweighted
+loss at the end divided by its value at initialisation, which makes one threshold meaningful
+across entries and difficulty values) and the test rel. L2. Stability: the fraction of the 9
+threshold pairs (T_train, T_test) × {0.8, 1, 1.2} that give the same label.
 
 Training phases (Anagnostopoulos et al. 2024) from the gradient-SNR curve: see
-:func:`training_phases`. Failure modes: one rule per name in :data:`FAILURE_MODES` (a registry:
-adding a mode is one decorated function).
+:func:`training_phases`. Failure modes: one registered rule per
+:class:`~regimebench.outcomes.FailureMode` member (:data:`FAILURE_MODES` holds each rule's
+definition; a test checks the registry is complete).
+
+Two labels are relative to a **family** of runs: the records of one group
+(:func:`regimebench.record.group_key`: same problem@version, task, solver@hash, budget, cell and
+harness). :func:`label_record` labels one record alone (family-free: what is written when a seed
+finishes); :func:`label_group` labels a whole group with its family — the runner calls it when a
+run ends, ``bench relabel`` calls it per group, and both give the same labels.
 """
 
 from __future__ import annotations
@@ -31,8 +35,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["regime", "regime_stability", "label_record", "training_phases", "landscape_family",
-           "Family", "FAILURE_MODES", "failure_modes", "effective_grad_ratio"]
+from .outcomes import FailureMode, FailureReason, Regime, Status, TermRole, TrainingPhase
+from .record import group_key
+
+__all__ = ["regime", "regime_stability", "label_record", "label_group", "training_phases",
+           "landscape_family", "Family", "FAILURE_MODES", "failure_modes", "effective_grad_ratio",
+           "term_roles", "time_windows"]
 
 # Rule parameters (documented in docs/regimes.md).
 DIVERGED_GROWTH = 10.0  # final loss > 10 × initial loss ...
@@ -53,16 +61,17 @@ SNR_EARLY = 0.2  # fraction of the log points that counts as "early"
 
 # ------------------------------------------------------------------------------------ regime
 def regime(normalized_loss: float | None, test_error: float | None, t_train: float,
-           t_test: float) -> str:
-    """Regime label from the normalised training loss and the test rel. L2."""
+           t_test: float) -> Regime:
+    """Regime from the normalised training loss and the test rel. L2 (``none`` if either is
+    missing or non-finite)."""
     if normalized_loss is None or test_error is None:
-        return "none"
+        return Regime.NONE
     if not (math.isfinite(normalized_loss) and math.isfinite(test_error)):
-        return "none"
+        return Regime.NONE
     low_loss = normalized_loss < t_train
     if test_error < t_test:
-        return "I" if low_loss else "I*"
-    return "III" if low_loss else "II"
+        return Regime.WELL if low_loss else Regime.WELL_HIGH_LOSS
+    return Regime.OVER if low_loss else Regime.UNDER
 
 
 def regime_stability(normalized_loss, test_error, t_train: float, t_test: float) -> float:
@@ -114,7 +123,7 @@ def training_phases(evals: Sequence | None, snr: Sequence | None) -> dict[str, A
     s_max = s[:early].max()
     below = np.nonzero(s < s_max - SNR_DROP)[0]
     if len(below) == 0:
-        out.update(final_phase="fitting", total_diffusion=False)
+        out.update(final_phase=TrainingPhase.FITTING, total_diffusion=False)
         return out
     i_fit = int(below[0])
     out["fitting_end"] = int(x[i_fit])
@@ -125,18 +134,18 @@ def training_phases(evals: Sequence | None, snr: Sequence | None) -> dict[str, A
             best, best_i = rise, i
     if best_i is not None and best > SNR_JUMP:
         j = best_i + int(np.argmax(s[best_i:best_i + k] >= s[best_i] + 0.5 * best))
-        out.update(total_diffusion_start=int(x[j]), final_phase="total_diffusion",
+        out.update(total_diffusion_start=int(x[j]), final_phase=TrainingPhase.TOTAL_DIFFUSION,
                    total_diffusion=True)
     else:
-        out.update(final_phase="diffusion", total_diffusion=False)
+        out.update(final_phase=TrainingPhase.DIFFUSION, total_diffusion=False)
     return out
 
 
 # ------------------------------------------------------------------------------------ family
 @dataclass(frozen=True)
 class Family:
-    """Landscape statistics of a family of runs (same problem, task, solver, budget): the 25th
-    and 75th percentiles of ln|λ_max| (Hessian top eigenvalue) over its records."""
+    """Landscape statistics of a family of runs (the records of one group): the 25th and 75th
+    percentiles of ln|λ_max| (Hessian top eigenvalue) over its records."""
 
     q_lo: float
     q_hi: float
@@ -152,7 +161,7 @@ def _ln_lambda(record: Mapping[str, Any]) -> float | None:
 
 def landscape_family(records: Iterable[Mapping[str, Any]]) -> Family | None:
     """Quantiles of ln|λ_max| over ``records``; ``None`` with fewer than ``FAMILY_MIN`` values."""
-    vals = [v for v in (_ln_lambda(r) for r in records if r.get("status") == "ok")
+    vals = [v for v in (_ln_lambda(r) for r in records if r.get("status") == Status.OK)
             if v is not None]
     if len(vals) < FAMILY_MIN:
         return None
@@ -167,7 +176,7 @@ class Context:
 
     record: Mapping[str, Any]
     thresholds: Any
-    regime: str
+    regime: Regime
     family: Family | None
 
     @property
@@ -179,35 +188,48 @@ class Context:
         return self.record.get("curves") or {}
 
     def metric(self, name: str) -> float | None:
-        v = self.metrics.get(name)
+        return self._float(self.metrics.get(name))
+
+    @staticmethod
+    def _float(v: Any) -> float | None:
         return float(v) if v is not None and math.isfinite(float(v)) else None
 
 
 Rule = Callable[[Context], bool]
-FAILURE_MODES: dict[str, str] = {}
-_RULES: dict[str, Rule] = {}
+#: Each failure mode's rule, in words with its parameters (the site's definitions page shows it
+#: beside the member's description). Keyed by :class:`FailureMode`, in registration order.
+FAILURE_MODES: dict[FailureMode, str] = {}
+_RULES: dict[FailureMode, Rule] = {}
 
 
-def _mode(name: str, definition: str):
+def _mode(mode: FailureMode, definition: str):
+    """Register the rule of ``mode`` (each member exactly once)."""
+    if not isinstance(mode, FailureMode):
+        raise TypeError(f"failure rules are registered for FailureMode members, got {mode!r}")
+    if mode in _RULES:
+        raise ValueError(f"a rule for {mode} is already registered")
+
     def register(fn: Rule) -> Rule:
-        FAILURE_MODES[name] = definition
-        _RULES[name] = fn
+        FAILURE_MODES[mode] = definition
+        _RULES[mode] = fn
         return fn
 
     return register
 
 
-@_mode("crashed", "training raised an exception or ran out of memory; the traceback is recorded")
+@_mode(FailureMode.CRASHED, "training raised an exception or ran out of memory; the traceback "
+                            "is recorded")
 def _crashed(c: Context) -> bool:
-    return c.record.get("status") == "crashed"
+    return c.record.get("status") == Status.CRASHED
 
 
-@_mode("non_finite", "the loss or parameters became NaN/inf; the seed was frozen at that step")
+@_mode(FailureMode.NON_FINITE, "the loss or parameters became NaN/inf; the seed was frozen at "
+                               "that step")
 def _non_finite(c: Context) -> bool:
-    return c.record.get("failure") == "non_finite"
+    return c.record.get("failure") == FailureReason.NON_FINITE
 
 
-@_mode("diverged", f"final unweighted loss > {DIVERGED_GROWTH:g}× its initial value, or > "
+@_mode(FailureMode.DIVERGED, f"final unweighted loss > {DIVERGED_GROWTH:g}× its initial value, or > "
                    f"{DIVERGED_FROM_MIN:g}× the lowest logged loss")
 def _diverged(c: Context) -> bool:
     nl = c.metric("normalized_loss")
@@ -218,7 +240,7 @@ def _diverged(c: Context) -> bool:
     return bool(len(loss) and final is not None and final > DIVERGED_FROM_MIN * loss.min())
 
 
-@_mode("stagnated", "normalised loss ≥ T_train and the second half of training lowered the "
+@_mode(FailureMode.STAGNATED, "normalised loss ≥ T_train and the second half of training lowered the "
                     f"loss by less than {100 * (1 - STAGNATION_GAIN):g} %")
 def _stagnated(c: Context) -> bool:
     nl = c.metric("normalized_loss")
@@ -230,7 +252,7 @@ def _stagnated(c: Context) -> bool:
     return bool(loss[i:].min() >= STAGNATION_GAIN * loss[i])
 
 
-@_mode("trivial_solution", f"‖u_θ‖/‖u‖ < {TRIVIAL_NORM:g} on the evaluation grid with rel. L2 "
+@_mode(FailureMode.TRIVIAL_SOLUTION, f"‖u_θ‖/‖u‖ < {TRIVIAL_NORM:g} on the evaluation grid with rel. L2 "
                            f"≥ {TRIVIAL_ERROR:g} (the network sits near zero)")
 def _trivial(c: Context) -> bool:
     r, e = c.metric("pred_norm_ratio"), c.metric("rel_l2")
@@ -257,7 +279,7 @@ def effective_grad_ratio(curves: Mapping[str, Any]) -> list | None:
     return out
 
 
-@_mode("loss_term_imbalance", "min/max of the per-term gradient norms, each scaled by its term "
+@_mode(FailureMode.LOSS_TERM_IMBALANCE, "min/max of the per-term gradient norms, each scaled by its term "
                               f"weight, below {IMBALANCE_RATIO:g} at every logged point of the "
                               "last half")
 def _imbalance(c: Context) -> bool:
@@ -268,30 +290,66 @@ def _imbalance(c: Context) -> bool:
     return bool(len(late) >= 1 and np.all(late < IMBALANCE_RATIO))
 
 
-def _constraint_terms(metrics: Mapping[str, Any]) -> list[str]:
-    return [k for k in metrics if k.startswith(("loss_bc", "loss_ic"))]
+# Records written before tasks declared their term roles (no ``terms`` field) name boundary and
+# initial terms by prefix; this is the only place the prefixes are still read.
+_LEGACY_CONSTRAINT_PREFIXES = {"bc": TermRole.BOUNDARY, "ic": TermRole.INITIAL}
 
 
-@_mode("boundary_initial_violation", "a boundary or initial term (loss_bc*, loss_ic*) has RMS "
-                                     f"residual > {CONSTRAINT_RMS:g}× the reference's RMS")
+def term_roles(record: Mapping[str, Any]) -> dict[str, TermRole]:
+    """``{term: role}`` of a record: its declared ``terms``; for older records without them,
+    ``bc*`` terms are boundary and ``ic*`` terms initial (the only roles the rules need)."""
+    declared = record.get("terms")
+    if declared:
+        return {str(k): TermRole(v) for k, v in declared.items()}
+    out = {}
+    for key in record.get("metrics") or {}:
+        name = key.removeprefix("loss_")
+        if key.startswith("loss_") and name[:2] in _LEGACY_CONSTRAINT_PREFIXES:
+            out[name] = _LEGACY_CONSTRAINT_PREFIXES[name[:2]]
+    return out
+
+
+@_mode(FailureMode.BOUNDARY_INITIAL_VIOLATION,
+       "a term the task declares a boundary or initial condition has RMS residual "
+       f"√loss > {CONSTRAINT_RMS:g}× the reference's RMS (data and constraint terms are not "
+       "judged: the test error measures the data misfit, and a constraint's units are not the "
+       "solution's)")
 def _constraint(c: Context) -> bool:
     scale = c.metric("target_rms")
     if not scale:
         return False
+    terms = [f"loss_{t}" for t, role in term_roles(c.record).items()
+             if role.is_boundary_or_initial]
     return any(c.metric(k) is not None and math.sqrt(c.metric(k)) > CONSTRAINT_RMS * scale
-               for k in _constraint_terms(c.metrics))
+               for k in terms)
 
 
-@_mode("causality_violation", f"rel_l2_t_last ≥ {CAUSALITY_GROWTH:g}× rel_l2_t_first and "
-                              "rel_l2_t_last ≥ T_test (the error grows along t)")
+def time_windows(metrics: Mapping[str, Any]) -> tuple[Any, Any]:
+    """(error over the first quarter of t, error over the last quarter of t) of a record.
+
+    The names are :mod:`regimebench.timewise`'s ``rel_l2_t_q1`` and ``rel_l2_t_q4``. Records
+    written before every time-resolved grid had them (schema 1) may carry only the field probes'
+    ``rel_l2_t_first`` / ``rel_l2_t_last``, which were the first/last quarters then; where the
+    quarter names exist they win (on allen-cahn and burgers ``rel_l2_t_last`` was the final time
+    level, which is not what the rule reads).
+    """
+    if metrics.get("rel_l2_t_q1") is not None or metrics.get("rel_l2_t_q4") is not None:
+        return metrics.get("rel_l2_t_q1"), metrics.get("rel_l2_t_q4")
+    return metrics.get("rel_l2_t_first"), metrics.get("rel_l2_t_last")
+
+
+@_mode(FailureMode.CAUSALITY_VIOLATION,
+       f"the rel. L2 over the last quarter of the time levels (rel_l2_t_q4) ≥ "
+       f"{CAUSALITY_GROWTH:g}× that over the first quarter (rel_l2_t_q1), and ≥ T_test (the "
+       "error grows along t)")
 def _causality(c: Context) -> bool:
-    first, last = c.metric("rel_l2_t_first"), c.metric("rel_l2_t_last")
+    first, last = (Context._float(v) for v in time_windows(c.metrics))
     if first is None or last is None:
         return False
     return last >= c.thresholds.test_error and last >= CAUSALITY_GROWTH * first
 
 
-@_mode("spectral_bias", f"rel. L2 ≥ T_test and more than {SPECTRAL_HIGH_FRAC:g} of the error's "
+@_mode(FailureMode.SPECTRAL_BIAS, f"rel. L2 ≥ T_test and more than {SPECTRAL_HIGH_FRAC:g} of the error's "
                         "energy lies above the reference's median spatial wavenumber")
 def _spectral(c: Context) -> bool:
     frac, err = c.metric("spectral_err_high_frac"), c.metric("rel_l2")
@@ -300,26 +358,29 @@ def _spectral(c: Context) -> bool:
     return err >= c.thresholds.test_error and frac > SPECTRAL_HIGH_FRAC
 
 
-@_mode("deceptive_sharpness", "regime I and ln|λ_max| ≥ the 75th percentile of its family "
+@_mode(FailureMode.DECEPTIVE_SHARPNESS, "regime I and ln|λ_max| ≥ the 75th percentile of its family "
                               "(sharp, yet it trained and generalises)")
 def _sharp(c: Context) -> bool:
     v = _ln_lambda(c.record)
-    return c.family is not None and v is not None and c.regime == "I" and v >= c.family.q_hi
+    return (c.family is not None and v is not None and c.regime == Regime.WELL
+            and v >= c.family.q_hi)
 
 
-@_mode("deceptive_flatness", "regime II and ln|λ_max| ≤ the 25th percentile of its family "
+@_mode(FailureMode.DECEPTIVE_FLATNESS, "regime II and ln|λ_max| ≤ the 25th percentile of its family "
                              "(flat, yet stuck at a high loss)")
 def _flat(c: Context) -> bool:
     v = _ln_lambda(c.record)
-    return c.family is not None and v is not None and c.regime == "II" and v <= c.family.q_lo
+    return (c.family is not None and v is not None and c.regime == Regime.UNDER
+            and v <= c.family.q_lo)
 
 
-def failure_modes(record: Mapping[str, Any], thresholds, *, regime_label: str | None = None,
-                  family: Family | None = None) -> list[str]:
-    """Names of the failure modes ``record`` shows, in registry order."""
-    label = regime_label if regime_label is not None else "none"
+def failure_modes(record: Mapping[str, Any], thresholds, *,
+                  regime_label: Regime | str | None = None,
+                  family: Family | None = None) -> list[FailureMode]:
+    """The failure modes ``record`` shows, in registry order."""
+    label = Regime(regime_label) if regime_label is not None else Regime.NONE
     ctx = Context(record, thresholds, label, family)
-    return [name for name, rule in _RULES.items() if rule(ctx)]
+    return [mode for mode, rule in _RULES.items() if rule(ctx)]
 
 
 # ------------------------------------------------------------------------------------ record
@@ -332,10 +393,11 @@ def label_record(record: Mapping[str, Any], thresholds,
     """
     metrics = record.get("metrics") or {}
     nl, err = metrics.get("normalized_loss"), metrics.get("rel_l2")
-    usable = record.get("status") == "ok"
-    label = regime(nl, err, thresholds.train_loss, thresholds.test_error) if usable else "none"
+    usable = record.get("status") == Status.OK
+    label = (regime(nl, err, thresholds.train_loss, thresholds.test_error) if usable
+             else Regime.NONE)
     stability = (regime_stability(nl, err, thresholds.train_loss, thresholds.test_error)
-                 if label != "none" else None)
+                 if label != Regime.NONE else None)
     curves = record.get("curves") or {}
     return {
         "regime": label,
@@ -348,3 +410,20 @@ def label_record(record: Mapping[str, Any], thresholds,
                                                "ln_lambda_q75": family.q_hi,
                                                "size": family.size},
     }
+
+
+def label_group(records: Sequence[Mapping[str, Any]], thresholds) -> list[dict[str, Any]]:
+    """The labels of every record of one group, with the group as the landscape family.
+
+    ``records`` must all have the same :func:`~regimebench.record.group_key` (the seeds of one
+    problem@version, task, solver@hash, budget, cell and harness); pass *all* of the group's
+    records on disk, as the runner does when a run ends and ``bench relabel`` does per group, so
+    both compute the same family and the same labels. Returns one labels dict per record, in
+    order. Raises ``ValueError`` for records of several groups.
+    """
+    keys = {group_key(r) for r in records}
+    if len(keys) > 1:
+        raise ValueError("label_group needs the records of one group, got "
+                         + "; ".join(map(str, sorted(keys))))
+    family = landscape_family(records)
+    return [label_record(r, thresholds, family) for r in records]

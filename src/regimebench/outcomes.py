@@ -1,4 +1,5 @@
-"""The outcome vocabulary of a run: status, failure reason, regime, failure mode and term role.
+"""The outcome vocabulary of a run: status, failure reason, regime, failure mode, term role and
+training phase.
 
 Every outcome a record, the CLI or the site shows is a member of one of these enumerations, never
 a loose string. They are :class:`enum.StrEnum`, so a member *is* its JSON value
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["Status", "FailureReason", "Regime", "FailureMode", "TermRole"]
+__all__ = ["Status", "FailureReason", "Regime", "FailureMode", "TermRole", "TrainingPhase",
+           "VOCABULARIES"]
 
 
 class _Described(enum.StrEnum):
@@ -55,7 +57,8 @@ class Regime(_Described):
     """Training regime of one seed (Wang et al. 2026; thresholds per problem and task).
 
     ``T_train`` applies to the *normalised* training loss (final unweighted loss divided by its
-    value at initialisation), ``T_test`` to the test rel. L2.
+    value at initialisation), ``T_test`` to the test rel. L2. Members are declared in the order
+    every table, chart and tie label lists them (``tuple(Regime)``).
     """
 
     title: str
@@ -101,3 +104,27 @@ class TermRole(_Described):
     INITIAL = "initial", "an initial condition"
     DATA = "data", "agreement with observed or reference data"
     CONSTRAINT = "constraint", "an auxiliary equation (e.g. incompressibility)"
+
+    @property
+    def is_boundary_or_initial(self) -> bool:
+        """Whether the term poses a boundary or initial condition (what
+        ``boundary_initial_violation`` checks). ``data`` terms are not: their misfit is measured
+        by the test error; ``constraint`` terms (e.g. a divergence) have other units than the
+        solution and cannot be judged against its RMS."""
+        return self in (TermRole.BOUNDARY, TermRole.INITIAL)
+
+
+class TrainingPhase(_Described):
+    """Phase of training read from the gradient signal-to-noise curve (Anagnostopoulos et al.
+    2024); the detector is :func:`regimebench.labels.training_phases`."""
+
+    FITTING = "fitting", "the gradient signal dominates its noise (high SNR)"
+    DIFFUSION = "diffusion", ("the SNR has dropped more than a decade below its early maximum: "
+                              "noise-dominated gradients")
+    TOTAL_DIFFUSION = "total_diffusion", ("after diffusion, the SNR rose abruptly by more than "
+                                          "half a decade and stayed up: the gradients align")
+
+
+#: Every outcome vocabulary, in the order the definitions page lists them.
+VOCABULARIES: tuple[type[_Described], ...] = (Status, FailureReason, Regime, FailureMode,
+                                               TermRole, TrainingPhase)

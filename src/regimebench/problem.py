@@ -4,29 +4,41 @@ A catalogue entry is a folder ``problems/<name>/`` holding
 
 * ``problem.toml`` — the *fixed* facts: name, version, tasks with their default solver entry,
   canonical parameters, the difficulty axis and data axis used by regime maps, regime thresholds,
-  collocation sizes per budget tier, and optional budget overrides;
-* ``problem.py`` — ``make_task(task, params, sizes) -> AbstractTask``: the equations;
+  collocation sizes per budget tier, and optional budget overrides (per problem and per task);
+* ``problem.py`` — the equations: one final task class per task, listed in a table
+  ``TASKS = {"forward": MyForward, ...}``, and ``reference(params, task)``;
 * ``reference.py`` — the reference generator (see :mod:`regimebench.reference`);
 * ``README.md`` — the user-facing description with citations.
+
+``problems/_template/`` is a complete entry to copy; ``tests/test_problem_contract.py`` checks
+every entry (and a copy of the template) against the contract below.
 
 A *task* (``forward``, ``inverse``, ``operator``) is a final :class:`equinox.Module` that knows
 how to sample training points, how to turn a model into **named, per-point residuals** (``pde``,
 ``bc``, ``ic``, ``data``, …) and how to evaluate the model against the reference. The trainer only
-ever talks to a task; it never branches on the problem's name.
+ever talks to a task; it never branches on the problem's name. What each term enforces is
+*declared* (:attr:`AbstractTask.term_roles`, a :class:`~regimebench.outcomes.TermRole` per term),
+never guessed from its name: weightings that treat equation residuals and constraints differently
+(grad-norm), the gradient-SNR probe and the labels read the roles.
 
 The training loss of a run is ``Σ_k w_k · mean_i(p_{k,i} · r_{k,i}²)`` where ``r_k`` are the
 residuals of term ``k``, ``w_k`` the term weights and ``p_k`` optional per-point weights, both
 supplied by the entry's weighting component. The *unweighted* loss ``Σ_k mean(r_k²)`` is what
 regime labels use, so entries with different weightings are judged on the same quantity.
+
+Numeric policy. A task holds its physics parameters (``a2``, ``ν``, ``Re``, …) and data as
+float64 *array* leaves, so one compiled program serves every value of a difficulty sweep. The
+trainer trains on :func:`training_view` of the task: every floating leaf cast to the entry's
+dtype, except the reference values of the evaluation set, which stay float64. A float32 entry
+therefore samples, trains and predicts in float32, and its errors are computed in float64 against
+the float64 reference (:func:`rel_l2` casts the prediction up).
 """
 
 from __future__ import annotations
 
 import abc
-import tomllib
+import contextlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 import equinox as eqx
@@ -34,8 +46,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._catalogue import load_module, problems_dir
-from ._registry import UnknownComponentError, did_you_mean
+from ._problem_toml import list_problems, load_problem, problem_spec
+from .outcomes import TermRole
+from .problem_spec import Axis, ProblemError, ProblemSpec, TaskInfo, Thresholds
 
 __all__ = [
     "AbstractTask",
@@ -43,12 +56,21 @@ __all__ = [
     "EvalSet",
     "Axis",
     "Thresholds",
+    "TaskInfo",
     "ProblemSpec",
     "ProblemError",
+    "EQUATION_ROLES",
+    "CURVE_POINTS",
     "list_problems",
     "load_problem",
+    "problem_spec",
     "rel_l2",
+    "squared_residuals",
+    "model_dtype",
+    "training_view",
+    "traced_in",
     "tensor_grid_eval_set",
+    "uniform",
     "uniform_box",
     "uniform_box_boundary",
 ]
@@ -56,14 +78,52 @@ __all__ = [
 Batch = dict[str, jax.Array]
 Residuals = dict[str, jax.Array]
 
+#: Roles of the terms that are equations to satisfy inside the domain (the PDE residual and
+#: auxiliary equations such as incompressibility), as opposed to boundary, initial and data terms.
+EQUATION_ROLES = frozenset({TermRole.RESIDUAL, TermRole.CONSTRAINT})
 
-class ProblemError(ValueError):
-    """A problem folder or a request about problems is malformed (bad input, not a bug)."""
+#: Training curves evaluate rel. L2 on a fixed subsample of at most this many evaluation points:
+#: every ⌈m / CURVE_POINTS⌉-th point of the flattened evaluation set (the same points at every
+#: log and for every seed). The final metrics use the whole set. See :meth:`AbstractTask.curve_error`.
+CURVE_POINTS = 1024
 
 
 def rel_l2(pred: jax.Array, ref: jax.Array) -> jax.Array:
-    """‖pred − ref‖₂ / ‖ref‖₂ over all entries (the metric of every cited repository)."""
+    """‖pred − ref‖₂ / ‖ref‖₂ over all entries (the metric of every cited repository).
+
+    Computed in ``ref``'s dtype: a float32 prediction is cast up and compared in float64.
+    """
+    pred = pred.astype(ref.dtype)
     return jnp.linalg.norm((pred - ref).ravel()) / jnp.linalg.norm(ref.ravel())
+
+
+def squared_residuals(r: jax.Array) -> jax.Array:
+    """Squared residual per point: ``r²`` for ``(n,)``, the squared norm over components for
+    ``(n, c)``. The one definition the loss, the weightings and the probes use."""
+    r2 = r**2
+    return r2.sum(axis=-1) if r2.ndim > 1 else r2
+
+
+def model_dtype(model: Any):
+    """The floating dtype of ``model``'s parameters (float64 if it has none)."""
+    leaves = [x for x in jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array))]
+    return jnp.result_type(*leaves) if leaves else jnp.dtype(jnp.float64)
+
+
+@contextlib.contextmanager
+def traced_in(dtype):
+    """Trace third-party code (optax, ``jax.experimental.jet``) so that it computes in ``dtype``.
+
+    Such code makes constants from Python numbers (``b1 ** count``, factorials), which trace as
+    float64 while x64 is on, and mixes them in ways strict dtype promotion rejects. Inside this
+    context x64 is off when ``dtype`` is 32-bit or narrower (so those constants are float32: an
+    entry computes in its declared dtype), and promotion is ``standard``.
+    """
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(jax.numpy_dtype_promotion("standard"))
+        if jnp.dtype(dtype).itemsize < 8:
+            stack.enter_context(jax.enable_x64(False))
+        yield
 
 
 class EvalSet(eqx.Module):
@@ -71,7 +131,8 @@ class EvalSet(eqx.Module):
 
     ``inputs`` are points ``(m, d)`` for pointwise tasks (or input fields for operator tasks);
     ``targets`` are ``(m, c)``; ``grid_shape`` lets pages and diagnostics reshape a flat set back
-    to its tensor grid (e.g. ``(201, 201)``), with ``axes`` naming its dimensions.
+    to its tensor grid (e.g. ``(201, 201)``), with ``axes`` naming its dimensions. An axis named
+    ``"t"`` is time, and must be the task's ``time_axis`` (checked by the contract test).
     """
 
     inputs: jax.Array
@@ -94,29 +155,73 @@ def tensor_grid_eval_set(coords: Sequence[Any], values: Any, axes: tuple[str, ..
                    tuple(mesh[0].shape), tuple(axes))
 
 
+def training_view(task: AbstractTask, dtype) -> AbstractTask:
+    """``task`` as an entry of ``dtype`` trains on it (see the module docstring).
+
+    Every floating array leaf is cast to ``dtype`` — physics parameters, stored data, evaluation
+    inputs — except ``eval_set.targets``, the float64 reference the errors are computed against.
+    Integer leaves (indices) are left alone.
+    """
+    targets = task.eval_set.targets
+    cast = jax.tree.map(lambda x: x.astype(dtype) if eqx.is_inexact_array(x) else x, task)
+    return eqx.tree_at(lambda t: t.eval_set.targets, cast, targets)
+
+
 class AbstractTask(eqx.Module):
     """One training objective of one problem. Subclasses are final and hold all their fields.
 
-    Required of subclasses:
-        ``term_names`` — the loss terms, in a fixed order;
-        ``sample(key, sizes)`` — a fresh batch of training points (a dict of arrays);
-        ``residuals(model, batch)`` — per-point residuals per term, each ``(n,)`` or ``(n, c)``;
+    Declared by subclasses (class variables):
+        ``problem``, ``task`` — the catalogue names;
+        ``term_roles`` — ``{term: TermRole}``, one entry per loss term in a fixed order (the
+        order of :attr:`term_names`, of the curves and of the records);
+        ``time_axis`` — the index of the time input (``None``: steady); the evaluation set's
+        axis named ``"t"`` must sit at this index;
+        ``periods`` — ``{input index: period}`` of inputs the solution is periodic in, in the
+        task's physical units (``None``: none), for architectures with exact periodic embeddings.
+
+    Required of subclasses (methods):
+        ``build(params, sizes, reference)`` — the task for canonical ``params``;
+        ``sample(key, sizes, dtype)`` — a fresh batch of training points (a dict of arrays) in
+        ``dtype``;
+        ``residuals(model, batch)`` — per-point residuals per term, each ``(n,)`` or ``(n, c)``,
+        in the model's dtype;
         ``predict(model, inputs)`` — model outputs on evaluation inputs, shaped like ``targets``;
-        ``eval_set`` — the :class:`EvalSet`.
+        ``eval_set`` — the :class:`EvalSet` (float64 reference values).
+
+    Physics parameters must be array fields (``jnp.asarray(value)``), not Python floats: a Python
+    float is a compile-time constant, and each value of a sweep would compile its own program.
     """
 
     problem: eqx.AbstractClassVar[str]
     task: eqx.AbstractClassVar[str]
-    term_names: eqx.AbstractClassVar[tuple[str, ...]]
+    term_roles: eqx.AbstractClassVar[Mapping[str, TermRole]]
+    time_axis: ClassVar[int | None] = None
+    periods: ClassVar[Mapping[int, float] | None] = None
     eval_set: eqx.AbstractVar[EvalSet]
 
     @property
+    def term_names(self) -> tuple[str, ...]:
+        """The loss terms, in their declared order (the keys of :attr:`term_roles`)."""
+        return tuple(self.term_roles)
+
+    def terms_with_roles(self, roles) -> tuple[str, ...]:
+        """The terms whose role is in ``roles``, in declared order."""
+        return tuple(k for k, r in self.term_roles.items() if r in roles)
+
+    @classmethod
     @abc.abstractmethod
-    def model_io(self) -> tuple[int, int]:
+    def build(cls, params: Mapping[str, Any], sizes: Mapping[str, int], reference: Any
+              ) -> AbstractTask:
+        """The task for ``params`` (canonical values with overrides) and the cached
+        ``reference`` (a :class:`~regimebench.reference.CachedReference`)."""
+
+    @property
+    @abc.abstractmethod
+    def model_io(self) -> tuple[Any, int]:
         """``(in_size, out_size)`` of the model the architecture registry must build."""
 
     @abc.abstractmethod
-    def sample(self, key: jax.Array, sizes: Mapping[str, int]) -> Batch: ...
+    def sample(self, key: jax.Array, sizes: Mapping[str, int], dtype=float) -> Batch: ...
 
     @abc.abstractmethod
     def residuals(self, model: Any, batch: Batch) -> Residuals: ...
@@ -128,15 +233,19 @@ class AbstractTask(eqx.Module):
         """Relative L2 error against the reference on the full evaluation set."""
         return rel_l2(self.predict(model, self.eval_set.inputs), self.eval_set.targets)
 
-    def curve_error(self, model: Any, max_points: int = 4096) -> jax.Array:
-        """Relative L2 on an evenly strided subset of at most ``max_points`` evaluation inputs.
+    @staticmethod
+    def curve_stride(n: int) -> int:
+        """Stride of the curve subsample of an evaluation set of ``n`` points (:data:`CURVE_POINTS`)."""
+        return max(1, -(-n // CURVE_POINTS))
+
+    def curve_error(self, model: Any) -> jax.Array:
+        """Relative L2 on the fixed curve subsample: every :meth:`curve_stride`-th evaluation point.
 
         Used for the training curves, which are evaluated at every logging step; the final
         metric always uses the full set (:meth:`error`).
         """
-        n = self.eval_set.inputs.shape[0]
-        stride = max(1, -(-n // max_points))
-        inputs, targets = self.eval_set.inputs[::stride], self.eval_set.targets[::stride]
+        s = self.curve_stride(self.eval_set.inputs.shape[0])
+        inputs, targets = self.eval_set.inputs[::s], self.eval_set.targets[::s]
         return rel_l2(self.predict(model, inputs), targets)
 
     def build_model(self, net: Any) -> Any:
@@ -149,7 +258,11 @@ class AbstractTask(eqx.Module):
         return net
 
     def extra_metrics(self, model: Any) -> dict[str, jax.Array]:
-        """Problem-specific end-of-run metrics (e.g. error by time slice). Empty by default."""
+        """Problem-specific end-of-run metrics (e.g. error by time slice). Empty by default.
+
+        Names must not shadow the trainer's (``loss*``, ``weight_*``, ``rel_l2``, ``evals``,
+        ``normalized_loss``) or the generic probes' (:mod:`regimebench.diagnostics.fields`).
+        """
         return {}
 
 
@@ -163,9 +276,6 @@ class PointwiseTask(AbstractTask):
     lower: eqx.AbstractClassVar[tuple[float, ...]]
     upper: eqx.AbstractClassVar[tuple[float, ...]]
     out_size: eqx.AbstractClassVar[int]
-    #: Index of the time coordinate among the inputs (``None``: a steady problem). Causal
-    #: weighting reads it; time-dependent tasks must set it.
-    time_axis: ClassVar[int | None] = None
 
     @property
     def model_io(self) -> tuple[int, int]:
@@ -173,209 +283,56 @@ class PointwiseTask(AbstractTask):
 
     def field(self, model: Any):
         """The physical field ``u(x)`` of ``model``: rescales ``x`` to ``[-1, 1]^d`` first."""
-        lo = jnp.asarray(self.lower)
-        hi = jnp.asarray(self.upper)
 
         def u(x: jax.Array) -> jax.Array:
-            z = 2.0 * (x - lo.astype(x.dtype)) / (hi - lo).astype(x.dtype) - 1.0
-            return model(z)
+            lo = jnp.asarray(self.lower, x.dtype)
+            hi = jnp.asarray(self.upper, x.dtype)
+            return model(2.0 * (x - lo) / (hi - lo) - 1.0)
 
         return u
 
     def predict(self, model: Any, inputs: jax.Array) -> jax.Array:
-        return jax.vmap(self.field(model))(inputs)
+        """``u`` at ``inputs``, computed in the model's dtype."""
+        return jax.vmap(self.field(model))(inputs.astype(model_dtype(model)))
 
 
 # ---------------------------------------------------------------------------------------------
 # Samplers shared by the problems.
 
 
-def uniform_box(key: jax.Array, n: int, lower, upper) -> jax.Array:
-    """``n`` points uniform in the box ``[lower, upper]`` (shape ``(n, d)``)."""
-    lo, hi = jnp.asarray(lower, float), jnp.asarray(upper, float)
-    return lo + (hi - lo) * jax.random.uniform(key, (n, lo.shape[0]), dtype=lo.dtype)
+def uniform(key: jax.Array, shape: tuple[int, ...], dtype=float) -> jax.Array:
+    """Uniform ``[0, 1)`` numbers of ``dtype``, with no wider value in the traced program (the
+    default bounds of :func:`jax.random.uniform` are Python floats, traced as float64 under x64)."""
+    dtype = jnp.dtype(dtype)
+    return jax.random.uniform(key, shape, dtype, minval=jnp.zeros((), dtype),
+                              maxval=jnp.ones((), dtype))
 
 
-def uniform_box_boundary(key: jax.Array, n: int, lower, upper, dims=None) -> jax.Array:
+def uniform_box(key: jax.Array, n: int, lower, upper, dtype=float) -> jax.Array:
+    """``n`` points uniform in the box ``[lower, upper]`` (shape ``(n, d)``), drawn in ``dtype``."""
+    lo, hi = jnp.asarray(lower, dtype)[None, :], jnp.asarray(upper, dtype)[None, :]
+    return lo + (hi - lo) * uniform(key, (n, lo.shape[1]), lo.dtype)
+
+
+def uniform_box_boundary(key: jax.Array, n: int, lower, upper, dims=None, dtype=float) -> jax.Array:
     """``n`` points uniform on the faces of the box normal to ``dims`` (all faces by default).
 
     Faces are chosen with probability proportional to their measure, so the density on the
-    boundary is uniform.
+    boundary is uniform. Points are drawn in ``dtype``.
     """
-    lo, hi = jnp.asarray(lower, float), jnp.asarray(upper, float)
-    d = lo.shape[0]
+    lo_np, hi_np = np.asarray(lower, np.float64), np.asarray(upper, np.float64)
+    d = lo_np.shape[0]
     dims = tuple(range(d)) if dims is None else tuple(dims)
-    widths = hi - lo
-    areas = jnp.asarray([jnp.prod(jnp.delete(widths, i)) if d > 1 else 1.0 for i in dims])
+    widths = hi_np - lo_np
+    # Face measures are facts about the box, computed on the host; a face is drawn by inverting
+    # their cumulative distribution.
+    areas = np.asarray([np.prod(np.delete(widths, i)) if d > 1 else 1.0 for i in dims])
+    cdf = jnp.asarray(np.cumsum(areas)[:-1] / areas.sum(), dtype)
     kf, ks, kp = jax.random.split(key, 3)
-    face = jax.random.choice(kf, len(dims), (n,), p=areas / areas.sum())
-    side = jax.random.bernoulli(ks, 0.5, (n,))
-    pts = uniform_box(kp, n, lo, hi)
+    lo, hi = jnp.asarray(lower, dtype), jnp.asarray(upper, dtype)
+    face = jnp.searchsorted(cdf, uniform(kf, (n,), lo.dtype), side="right")
+    side = uniform(ks, (n,), lo.dtype) < 0.5
+    pts = uniform_box(kp, n, lo, hi, lo.dtype)
     dim_of_face = jnp.asarray(dims)[face]
     value = jnp.where(side, hi[dim_of_face], lo[dim_of_face])
     return pts.at[jnp.arange(n), dim_of_face].set(value)
-
-
-# ---------------------------------------------------------------------------------------------
-# Catalogue entries (problem.toml + problem.py).
-
-
-@dataclass(frozen=True)
-class Axis:
-    """A regime-map axis: the parameter it varies, its values, and the canonical one."""
-
-    name: str
-    values: tuple[Any, ...]
-    canonical: Any
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Regime thresholds of one task (see ``docs/regimes.md``).
-
-    ``train_loss`` is compared with the *normalised* training loss (the unweighted loss divided by
-    its value at initialisation); ``test_error`` with rel. L2; ``target`` is the rel. L2 below which
-    a seed counts as a success on the leaderboard.
-    """
-
-    train_loss: float
-    test_error: float
-    target: float
-
-
-@dataclass(frozen=True)
-class TaskInfo:
-    name: str
-    default_solver: str
-    description: str
-    thresholds: Thresholds
-    sizes: Mapping[str, Mapping[str, int]]  # tier -> term -> count
-    difficulty: Axis
-    data: Axis
-
-
-@dataclass(frozen=True)
-class ProblemSpec:
-    """A catalogue entry as declared in ``problem.toml``, plus its module."""
-
-    name: str
-    version: int
-    title: str
-    equation: str
-    params: Mapping[str, Any]
-    tasks: Mapping[str, TaskInfo]
-    budgets: Mapping[str, int]
-    folder: Path
-    reference_params: tuple[str, ...] = field(default=())
-
-    @property
-    def module(self):
-        return load_module(self.folder / "problem.py", "problems")
-
-    def task_info(self, task: str | None) -> TaskInfo:
-        if task is None:
-            return next(iter(self.tasks.values()))
-        if task not in self.tasks:
-            raise ProblemError(
-                f"Problem {self.name!r} has no task {task!r}; it has: {', '.join(self.tasks)}."
-            )
-        return self.tasks[task]
-
-    def resolve_params(self, task: str, overrides: Mapping[str, Any] | None = None) -> dict:
-        """Canonical parameters with ``overrides`` (e.g. a difficulty value) applied."""
-        params = dict(self.params)
-        for k, v in (overrides or {}).items():
-            if k not in params:
-                raise ProblemError(
-                    f"Problem {self.name!r} has no parameter {k!r}."
-                    + did_you_mean(k, list(params))
-                )
-            params[k] = v
-        return params
-
-    def sizes(self, task: str, tier: str, data: int | None = None) -> dict[str, int]:
-        """Collocation/sample counts for ``tier``; ``data`` overrides the data-axis term."""
-        info = self.task_info(task)
-        table = info.sizes.get(tier) or info.sizes.get("default")
-        if table is None:
-            raise ProblemError(f"problem {self.name!r} declares no sizes for tier {tier!r}")
-        sizes = dict(table)
-        if data is not None:
-            term = info.data.name
-            if term not in sizes:
-                raise ProblemError(f"data axis {term!r} is not a sampled term of {self.name!r}")
-            sizes[term] = int(data)
-        return sizes
-
-    def make_task(self, task: str, params: Mapping[str, Any], sizes: Mapping[str, int]):
-        return self.module.make_task(task, dict(params), dict(sizes))
-
-
-def _axis(table: Mapping[str, Any], where: str) -> Axis:
-    try:
-        return Axis(
-            name=str(table["name"]),
-            values=tuple(table["values"]),
-            canonical=table["canonical"],
-            description=str(table.get("description", "")),
-        )
-    except KeyError as e:
-        raise ProblemError(f"{where}: missing key {e.args[0]!r}") from None
-
-
-def _parse_problem(folder: Path) -> ProblemSpec:
-    path = folder / "problem.toml"
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise ProblemError(f"{path}: malformed TOML ({e})") from None
-    try:
-        tasks = {}
-        for tname, t in raw["tasks"].items():
-            th = t["thresholds"]
-            tasks[tname] = TaskInfo(
-                name=tname,
-                default_solver=t["default_solver"],
-                description=t.get("description", ""),
-                thresholds=Thresholds(float(th["train_loss"]), float(th["test_error"]),
-                                      float(th["target"])),
-                sizes={k: {kk: int(vv) for kk, vv in v.items()} for k, v in t["sizes"].items()},
-                difficulty=_axis(t["difficulty"], f"{path} [tasks.{tname}.difficulty]"),
-                data=_axis(t["data"], f"{path} [tasks.{tname}.data]"),
-            )
-        return ProblemSpec(
-            name=raw["name"],
-            version=int(raw["version"]),
-            title=raw.get("title", raw["name"]),
-            equation=raw.get("equation", ""),
-            params=dict(raw.get("params", {})),
-            tasks=tasks,
-            budgets={k: int(v) for k, v in raw.get("budgets", {}).items()},
-            folder=folder,
-        )
-    except (KeyError, TypeError, ValueError) as e:
-        raise ProblemError(f"{path}: invalid problem declaration ({e!r})") from None
-
-
-_SPECS: dict[Path, ProblemSpec] = {}
-
-
-def list_problems() -> list[str]:
-    """Names of the catalogue's problems (folders with a ``problem.toml``), sorted."""
-    root = problems_dir()
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if (p / "problem.toml").is_file())
-
-
-def load_problem(name: str) -> ProblemSpec:
-    """The :class:`ProblemSpec` of catalogue entry ``name``; an unknown name fails helpfully."""
-    folder = problems_dir() / name
-    if not (folder / "problem.toml").is_file():
-        raise UnknownComponentError(
-            f"Unknown problem {name!r}." + did_you_mean(name, list_problems())
-        )
-    if folder not in _SPECS:
-        _SPECS[folder] = _parse_problem(folder)
-    return _SPECS[folder]

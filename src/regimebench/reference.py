@@ -11,23 +11,27 @@ A problem's reference generator is a module with
 generator version) and per machine: the arrays are stored as ``.npz`` under the per-user cache
 directory (``$REGIMEBENCH_CACHE``, else ``$XDG_CACHE_HOME/regimebench``, else
 ``~/.cache/regimebench``), written atomically, together with a small JSON sidecar holding the
-sha256 of the file, the measured error floor, the method and the build time. Nothing is ever
-downloaded.
+sha256 of the file, the measured error floor, the method and the build time. A corrupt entry is
+reported and rebuilt (:func:`cached_reference`). Nothing is ever downloaded.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
-import tempfile
 import time
+import warnings
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .safe_io import FileProblem, UnsafeFile, atomic_write, read_regular
 
 __all__ = ["ReferenceSolution", "CachedReference", "cache_dir", "cache_key", "cached_reference"]
 
@@ -60,6 +64,7 @@ class CachedReference:
     sha256: str
     build_seconds: float
     path: Path | None
+    from_cache: bool = False  # loaded from an existing cache entry (not built by this call)
 
     @property
     def arrays(self) -> dict[str, np.ndarray]:
@@ -108,6 +113,9 @@ def cache_key(problem: str, version: int, params: Mapping[str, Any], generator_v
 
 
 def _sha256(path: Path) -> str:
+    # Only a regular file is hashed: a FIFO or a device in the cache must not block or stream.
+    if not path.is_file() or path.is_symlink():
+        raise UnsafeFile(f"{path}: not a regular file", FileProblem.NOT_REGULAR)
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -116,17 +124,70 @@ def _sha256(path: Path) -> str:
 
 
 def _atomic_write_bytes(path: Path, writer) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    atomic_write(path, writer)  # also refuses a FIFO or a device in the entry's place
+
+
+# A sidecar is a few hundred bytes; the info table of a convergence study a few kB.
+_MAX_SIDECAR_BYTES = 1 << 20
+
+
+def _read_sidecar(meta_path: Path, npz_path: Path) -> dict[str, Any]:
+    """The sidecar of a cache entry, checked field by field; ``ValueError`` says what is wrong."""
+    meta = json.loads(read_regular(meta_path, _MAX_SIDECAR_BYTES).decode("utf-8"))
+    if not isinstance(meta, dict):
+        raise ValueError("the sidecar is not a JSON object")
+    for name, kind in (("sha256", str), ("method", str), ("error_floor", (int, float)),
+                       ("build_seconds", (int, float))):
+        value = meta.get(name)
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise ValueError(f"the sidecar's {name!r} is missing or of the wrong type")
+    if not (math.isfinite(meta["error_floor"]) and meta["error_floor"] >= 0):
+        raise ValueError(f"the sidecar's error floor {meta['error_floor']!r} is not a number ≥ 0")
+    if not isinstance(meta.get("info", {}), dict):
+        raise ValueError("the sidecar's 'info' is not a table")
+    if meta["sha256"] != _sha256(npz_path):
+        raise ValueError("the arrays do not match the sidecar's sha256")
+    return meta
+
+
+def _load_entry(key: str, npz_path: Path, meta_path: Path) -> CachedReference | None:
+    """The cached entry, ``None`` when there is none, or a warning and ``None`` when it is
+    corrupt (the caller rebuilds it and the atomic rewrite repairs the cache)."""
+    if not (os.path.lexists(npz_path) or os.path.lexists(meta_path)):
+        return None
     try:
-        with os.fdopen(fd, "wb") as f:
-            writer(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        meta = _read_sidecar(meta_path, npz_path)
+        with np.load(npz_path, allow_pickle=False) as data:
+            arrays = {k: np.array(data[k]) for k in data.files}
+    except (OSError, ValueError, KeyError, TypeError, EOFError, RecursionError,
+            zipfile.BadZipFile) as e:
+        if not (os.path.lexists(npz_path) and os.path.lexists(meta_path)):
+            why = "half of it is missing"  # a write killed between the two files
+        else:
+            why = str(e).removeprefix(f"{meta_path}: ").removeprefix(f"{npz_path}: ")
+        warnings.warn(f"reference cache entry {npz_path.parent / key} is corrupt ({why}); "
+                      "rebuilding it", RuntimeWarning, stacklevel=3)
+        for path in (npz_path, meta_path):  # a FIFO or device in its place must go first
+            if os.path.lexists(path) and (path.is_symlink() or not path.is_file()):
+                path.unlink()
+        return None
+    sol = ReferenceSolution(arrays, float(meta["error_floor"]), meta["method"],
+                            meta.get("info", {}))
+    return CachedReference(sol, key, meta["sha256"], float(meta["build_seconds"]), npz_path,
+                           from_cache=True)
+
+
+def _build(generator: Any, params: Mapping[str, Any]):
+    """``generator.build(params)`` under JAX's standard dtype promotion.
+
+    Reference generators are float64 spectral and finite-difference solvers that mix complex and
+    real arrays on purpose (``1j * k * psi``); the strict promotion a test session sets to catch
+    silent float32 → float64 promotion in *training* code does not apply to them.
+    """
+    import jax
+
+    with jax.numpy_dtype_promotion("standard"):
+        return generator.build(dict(params))
 
 
 def cached_reference(
@@ -139,6 +200,11 @@ def cached_reference(
 ) -> CachedReference:
     """Return the reference for ``params``, building and caching it on first use.
 
+    A cache entry that cannot be trusted — a sidecar that is not valid JSON or lacks a field,
+    arrays whose sha256 differs from the sidecar's, half an entry, a FIFO or device in its
+    place — is reported (a :class:`RuntimeWarning`, one ``warning:`` line on the command line)
+    and rebuilt; the atomic rewrite repairs the cache.
+
     Arguments:
         problem, version: the catalogue identity of the problem.
         params: the canonical parameters that define the reference (difficulty value included).
@@ -150,20 +216,12 @@ def cached_reference(
     key = cache_key(problem, version, params, gen_version)
     root = cache_dir() / problem
     npz_path, meta_path = root / f"{key}.npz", root / f"{key}.json"
-    if use_cache and npz_path.is_file() and meta_path.is_file():
-        try:
-            meta = json.loads(meta_path.read_text())
-            if meta.get("sha256") == _sha256(npz_path):
-                with np.load(npz_path, allow_pickle=False) as data:
-                    arrays = {k: np.array(data[k]) for k in data.files}
-                sol = ReferenceSolution(arrays, float(meta["error_floor"]), meta["method"],
-                                        meta.get("info", {}))
-                return CachedReference(sol, key, meta["sha256"], float(meta["build_seconds"]),
-                                       npz_path)
-        except (OSError, ValueError, KeyError):
-            pass  # corrupt or partial cache entry: rebuild below
+    if use_cache:
+        cached = _load_entry(key, npz_path, meta_path)
+        if cached is not None:
+            return cached
     t0 = time.perf_counter()
-    sol = generator.build(dict(params))
+    sol = _build(generator, params)
     seconds = time.perf_counter() - t0
     arrays = {k: np.asarray(v) for k, v in sol.arrays.items()}
     sol = ReferenceSolution(arrays, float(sol.error_floor), sol.method, dict(sol.info))
@@ -178,7 +236,7 @@ def cached_reference(
                 "info": _canonical(sol.info), "build_seconds": seconds}
         _atomic_write_bytes(meta_path, lambda f: f.write(json.dumps(meta, indent=1).encode()))
         return CachedReference(sol, key, meta["sha256"], seconds, npz_path)
-    except OSError:
+    except (OSError, UnsafeFile):
         # An unwritable cache must not stop a run: the reference is still correct in memory.
         digest = hashlib.sha256(b"".join(a.tobytes() for a in arrays.values())).hexdigest()
         return CachedReference(sol, key, digest, seconds, None)

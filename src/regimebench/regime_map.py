@@ -2,33 +2,34 @@
 
 The multi-regime paper (Wang et al. 2026) draws its phase diagrams over (physical difficulty) ×
 (data availability). Here a *cell* is one (difficulty value, data count) pair of a problem's task
-for one solver entry and budget; its records are the seeds run there (``bench sweep``). Each cell
-reports the majority regime over seeds (ties broken in the order I, I*, III, II, none), the
-fraction of seeds that agree with it, the mean label stability under ±20 % thresholds, the median
-test rel. L2, and failure-mode counts.
+for one solver entry, budget and harness; its records are the seeds run there (``bench sweep``),
+i.e. one group (:func:`regimebench.record.group_key`). Each cell reports the statistics of
+:mod:`regimebench.stats` — the majority regime (ties shown as ties, e.g. ``"tie: I / III"``), the
+agreement, the mean ±20 % label stability, the median test rel. L2 with its order-statistic
+interval, failure-mode counts — so the map, the CLI and the site agree number for number.
 
-Everything here is a pure function of records on disk, except :func:`relabel_dir`, which
-rewrites the labels of records atomically.
+``bench regimes`` writes the map as JSON beside the records (``kind: "regime-map"``, which the
+record loader passes over). Everything here is a pure function of records; relabelling lives in
+:mod:`regimebench.relabel`.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import statistics
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .labels import label_record, landscape_family
-from .record import RecordError, read_record, write_record
+from .harness import comparable_harness, harness_of
+from .record import SCHEMA_VERSION, RecordError, RecordKind, iter_records, pinned_command
+from .relabel import relabel_dir
+from .stats import group_stats
 
-__all__ = ["sweep_requests", "find_records", "regime_map", "relabel_dir", "REGIME_ORDER",
-           "map_path", "is_map_file"]
+__all__ = ["find_records", "regime_map", "map_cell", "problem_regime_map",
+           "write_regime_map", "relabel_dir", "map_path", "MAP_FILE_PREFIX"]
 
-# `bench regimes` writes its map beside the records it summarises, under this prefix; the
-# leaderboard's loader passes over these files (they are summaries, not run records).
+# `bench regimes` writes its map beside the records it summarises under this name by default;
+# the loader tells maps from records by their ``kind``, not by this prefix.
 MAP_FILE_PREFIX = "regimes-"
 
 
@@ -37,42 +38,22 @@ def map_path(runs: Path, problem: str, solver: str) -> Path:
     return Path(runs) / f"{MAP_FILE_PREFIX}{problem}-{solver}.json"
 
 
-def is_map_file(path: Path, runs: Path) -> bool:
-    """Whether ``path`` is a map written by `bench regimes` at its default place in ``runs``."""
-    return Path(path).parent == Path(runs) and Path(path).name.startswith(MAP_FILE_PREFIX)
-
-REGIME_ORDER = ("I", "I*", "III", "II", "none")
 
 
-def sweep_requests(problem: str, solver: str | None, task: str | None,
-                   difficulty: Sequence[Any], data: Sequence[int], seeds: Sequence[int], *,
-                   budget: str, out: Path, difficulty_name: str, evals: int | None = None,
-                   diagnostics: Any = "auto", command: list[str] | None = None) -> list:
-    """One :class:`~regimebench.runner.RunRequest` per (difficulty, data) cell."""
-    from .runner import RunRequest
-
-    reqs = []
-    for dv in difficulty:
-        for n in data:
-            reqs.append(RunRequest(problem=problem, task=task, solver=solver, seeds=list(seeds),
-                                   budget=budget, out=Path(out), overrides={difficulty_name: dv},
-                                   data=int(n), evals=evals, diagnostics=diagnostics,
-                                   command=command))
-    return reqs
+def find_records(root: Path, warn: Callable[[str], None] | None = None
+                 ) -> Iterable[tuple[Path, dict]]:
+    """Every valid run record under ``root``: :func:`~regimebench.record.iter_records` without
+    the files it reports as errors (passed to ``warn``, one line each; ``bench doctor`` shows
+    them too)."""
+    for p, r in iter_records(root):
+        if not isinstance(r, RecordError):
+            yield p, r
+        elif warn is not None:
+            warn(f"skipped {r}")
 
 
-def find_records(root: Path) -> Iterable[tuple[Path, dict]]:
-    """Every readable record under ``root`` (unreadable files are skipped silently: a sweep
-    may be writing next to us, and records are written atomically)."""
-    for path in sorted(Path(root).rglob("seed-*.json")):
-        try:
-            yield path, read_record(path)
-        except RecordError:
-            continue
-
-
-def _select(records: Iterable[dict], problem: str, solver: str | None, task: str | None,
-            budget: str | None) -> list[dict]:
+def _select(records: Iterable[Mapping], problem: str, solver: str | None, task: str | None,
+            budget: str | None, harness: str | None) -> list[Mapping]:
     out = []
     for rec in records:
         spec = rec.get("spec", {})
@@ -84,35 +65,78 @@ def _select(records: Iterable[dict], problem: str, solver: str | None, task: str
             continue
         if budget is not None and spec.get("budget") != budget:
             continue
+        if harness is not None and comparable_harness(harness_of(rec)) != comparable_harness(
+                harness):
+            continue
         out.append(rec)
     return out
 
 
 def _cell_value(rec: Mapping, name: str, default: Any) -> Any:
     cell = rec.get("cell") or {}
-    if name in cell:
-        return cell[name]
-    return default
+    return cell[name] if name in cell else default
 
 
-def regime_map(records: Iterable[dict], *, problem: str, difficulty: str, data: str,
+def _target(records: Sequence[Mapping]) -> float | None:
+    for r in records:
+        value = ((r.get("labels") or {}).get("thresholds") or {}).get("target")
+        if value is not None:
+            return float(value)
+    return None
+
+
+def map_cell(records: Sequence[Mapping], target: float | None = None) -> dict[str, Any]:
+    """The JSON summary of one cell's seeds (the statistics of :func:`~regimebench.stats.group_stats`).
+
+    ``target`` defaults to the threshold recorded with the labels.
+    """
+    st = group_stats(records, target if target is not None else _target(records))
+
+    def num(x: float) -> float | None:
+        return x if x == x and abs(x) != float("inf") else None
+
+    return {
+        "seeds": st.n,
+        "majority": st.majority.label,
+        "majority_regimes": [r.value for r in st.majority.regimes],
+        "tie": st.majority.is_tie,
+        "agreement": st.majority.agreement,
+        "counts": {r.value: k for r, k in st.regimes.items()},
+        "stability": st.stability,
+        "median_rel_l2": num(st.median),
+        "failed": st.failed,
+        "interval": {"low": num(st.interval.low), "high": num(st.interval.high),
+                     "coverage": st.interval.coverage, "label": st.interval.label,
+                     "low_failed": st.interval.low == float("inf"),
+                     "high_failed": st.interval.high == float("inf")},
+        "successes": st.success.k,
+        "failure_modes": dict(st.failure_modes),
+        "commands": sorted({pinned_command(r) for r in records}),
+    }
+
+
+def regime_map(records: Iterable[Mapping], *, problem: str, difficulty: str, data: str,
                canonical_difficulty: Any = None, canonical_data: Any = None,
                solver: str | None = None, task: str | None = None,
-               budget: str | None = None) -> dict[str, Any]:
+               budget: str | None = None, harness: str | None = None) -> dict[str, Any]:
     """The map of ``records`` (already loaded) as a JSON-ready dict.
 
     ``difficulty``/``data`` name the axes (the problem's); records without a value in their cell
-    take the canonical one (plain ``bench run`` records). Several budgets or solvers must not be
-    mixed in one map: pass ``solver``/``budget`` to select, or the map fails loudly.
+    take the canonical one (plain ``bench run`` records). Several budgets, solvers or harness
+    versions must not be mixed in one map: pass ``solver``/``budget``/``harness`` to select, or
+    the map fails loudly (``ValueError``). ``median_rel_l2`` is ``null`` when the median seed
+    failed (+∞).
     """
-    recs = _select(records, problem, solver, task, budget)
-    keys = {(r["spec"]["solver"], r["spec"]["config_hash"], r["spec"]["task"], r["spec"]["budget"])
-            for r in recs}
+    recs = _select(records, problem, solver, task, budget, harness)
+    keys = {(r["spec"]["solver"], r["spec"]["config_hash"], r["spec"]["task"], r["spec"]["budget"],
+             comparable_harness(harness_of(r))) for r in recs}
     if len(keys) > 1:
-        raise ValueError("records of several solver configurations, tasks or budgets match: "
-                         + "; ".join(f"{s}@{h}/{t}/{b}" for s, h, t, b in sorted(keys))
+        raise ValueError("records of several solver configurations, tasks, budgets or harness "
+                         "versions match: "
+                         + "; ".join(f"{s}@{h}/{t}/{b} (harness {v})"
+                                     for s, h, t, b, v in sorted(keys))
                          + " (select one with --solver/--task/--budget)")
-    cells: dict[tuple, list[dict]] = defaultdict(list)
+    cells: dict[tuple, list[Mapping]] = defaultdict(list)
     for r in recs:
         dv = _cell_value(r, difficulty, (r["spec"].get("params") or {}).get(difficulty,
                                                                         canonical_difficulty))
@@ -120,27 +144,13 @@ def regime_map(records: Iterable[dict], *, problem: str, difficulty: str, data: 
         cells[(dv, nv)].append(r)
     out_cells = []
     for (dv, nv), rs in sorted(cells.items(), key=lambda kv: (float(kv[0][0]), float(kv[0][1]))):
-        labels = [r.get("labels", {}) for r in rs]
-        counts = Counter(lb.get("regime", "none") for lb in labels)
-        majority = max(REGIME_ORDER, key=lambda k: (counts.get(k, 0), -REGIME_ORDER.index(k)))
-        stab = [lb["regime_stability"] for lb in labels if lb.get("regime_stability") is not None]
-        errs = [r.get("metrics", {}).get("rel_l2") for r in rs]
-        errs = [e if (e is not None and r.get("status") == "ok") else math.inf
-                for e, r in zip(errs, rs)]  # failures count as the worst error, never dropped
-        modes = Counter(m for lb in labels for m in lb.get("failure_modes", []))
-        med = statistics.median(errs)
-        out_cells.append({
-            difficulty: dv, data: nv, "seeds": len(rs), "majority": majority,
-            "agreement": counts[majority] / len(rs), "counts": dict(counts),
-            "stability": statistics.fmean(stab) if stab else None,
-            "median_rel_l2": med if math.isfinite(med) else None,
-            "failure_modes": dict(modes),
-            "commands": sorted({(r.get("provenance") or {}).get("command") or "" for r in rs}),
-        })
-    (solver_name, config_hash, task_name, budget_name), = keys or {(solver, None, task, budget)}
+        out_cells.append({difficulty: dv, data: nv, **map_cell(rs)})
+    (solver_name, config_hash, task_name, budget_name, harness_name), = keys or {
+        (solver, None, task, budget, harness)}
     return {
-        "schema_version": 1, "problem": problem, "task": task_name, "solver": solver_name,
-        "config_hash": config_hash, "budget": budget_name,
+        "kind": RecordKind.REGIME_MAP.value, "schema_version": SCHEMA_VERSION,
+        "problem": problem, "task": task_name, "solver": solver_name,
+        "config_hash": config_hash, "budget": budget_name, "harness": harness_name,
         "axes": {"difficulty": difficulty, "data": data},
         "difficulty_values": sorted({c[difficulty] for c in out_cells}, key=float),
         "data_values": sorted({c[data] for c in out_cells}, key=float),
@@ -148,33 +158,30 @@ def regime_map(records: Iterable[dict], *, problem: str, difficulty: str, data: 
     }
 
 
-def _family_key(rec: Mapping) -> tuple:
-    s = rec["spec"]
-    return (s["problem"], s["problem_version"], s["task"], s["solver"], s["config_hash"],
-            s["budget"])
+def problem_regime_map(runs: Path, problem: str, *, solver: str | None = None,
+                       task: str | None = None, budget: str | None = None,
+                       harness: str | None = None,
+                       warn: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The map of ``problem`` from the records under ``runs``, with the task's axes and canonical
+    values from the catalogue (what ``bench regimes`` prints and writes).
 
-
-def relabel_dir(root: Path, thresholds_of) -> int:
-    """Recompute the labels of every record under ``root`` and rewrite them atomically.
-
-    ``thresholds_of(problem, task)`` returns the task's current
-    :class:`~regimebench.problem.Thresholds`. Landscape labels use the family of all records of
-    the same (problem@version, task, solver@hash, budget) under ``root``. Returns the number of
-    records rewritten (records whose labels did not change are left untouched).
+    Raises ``KeyError``/:class:`~regimebench.problem.ProblemError` for an unknown problem or
+    task and ``ValueError`` when several configurations match (select one). Files the loader
+    skips are passed to ``warn`` (one line each).
     """
-    found = list(find_records(root))
-    families: dict[tuple, list[dict]] = defaultdict(list)
-    for _, rec in found:
-        families[_family_key(rec)].append(rec)
-    fam = {k: landscape_family(v) for k, v in families.items()}
-    changed = 0
-    for path, rec in found:
-        spec = rec["spec"]
-        labels = label_record(rec, thresholds_of(spec["problem"], spec["task"]),
-                              fam[_family_key(rec)])
-        if json.dumps(labels, sort_keys=True, default=str) != json.dumps(
-                rec.get("labels"), sort_keys=True, default=str):
-            rec["labels"] = labels
-            write_record(path, rec)
-            changed += 1
-    return changed
+    from .problem import load_problem
+
+    p = load_problem(problem)
+    info = p.task_info(task)
+    return regime_map((r for _, r in find_records(runs, warn)), problem=problem,
+                      difficulty=info.difficulty.name, data=info.data.name,
+                      canonical_difficulty=p.params.get(info.difficulty.name),
+                      solver=solver, task=info.name, budget=budget, harness=harness)
+
+
+def write_regime_map(regime_map: Mapping[str, Any], path: Path) -> Path:
+    """Write a map atomically (the record writer; the map's ``kind`` keeps it out of the record
+    loader wherever it lies)."""
+    from .record import write_record
+
+    return write_record(Path(path), regime_map)

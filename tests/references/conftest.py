@@ -35,3 +35,15 @@ def get_reference() -> Callable[[str, Mapping[str, Any]], CachedReference]:
         return cached_reference(problem, PROBLEM_VERSION, params, module)
 
     return get
+
+
+@pytest.fixture(autouse=True)
+def standard_dtype_promotion():
+    """The generators run under JAX's standard dtype promotion here, as they do in
+    :func:`regimebench.reference.cached_reference`: they are float64 spectral and finite-difference
+    solvers that mix complex and real arrays on purpose (``1j * k * psi``), and the test session's
+    strict promotion exists to catch silent float32 → float64 promotion in *training* code."""
+    import jax
+
+    with jax.numpy_dtype_promotion("standard"):
+        yield

@@ -2,8 +2,8 @@
 
 * :data:`architectures` — ``factory(in_size, out_size, *, key, **options) -> eqx.Module``; the
   module maps one input (a point, or a field for operator tasks) to one output.
-* :data:`optimizers` — ``factory(**options) -> Phase``: an optax transformation plus how the
-  trainer must drive it (plain gradient step, or line search).
+* :data:`optimizers` — ``factory(**options) -> AbstractPhase``: one optimizer phase (how it
+  starts, how it steps, what a step costs; see :mod:`.optimizers`).
 * :data:`weightings` — ``factory(**options) -> Weighting``: term and per-point loss weights with
   per-seed state.
 * :data:`samplers` — ``factory(**options) -> Sampler``: how collocation points evolve.
@@ -13,7 +13,7 @@ Importing this package registers the built-in components.
 
 from . import operators  # noqa: F401  (registers the operator architectures: fno, deeponet)
 from .architectures import architectures
-from .optimizers import Phase, optimizers
+from .optimizers import AbstractPhase, optimizers
 from .samplers import Sampler, samplers
 from .weightings import Weighting, WeightingContext, weightings
 
@@ -22,7 +22,7 @@ __all__ = [
     "optimizers",
     "weightings",
     "samplers",
-    "Phase",
+    "AbstractPhase",
     "Weighting",
     "WeightingContext",
     "Sampler",

@@ -362,11 +362,111 @@ def _check_sizes(**sizes) -> None:
             raise ValueError(f"architecture option {name!r} must be a positive integer, got {v!r}")
 
 
+# Upper limits of the sizes an entry may ask for: far above any published PINN or neural operator
+# (widths ≤ 1024, depths ≤ 16), low enough that a typo (depth = 1000 for 10) is an error before
+# minutes of compilation rather than after.
+MAX_WIDTH = 16384
+MAX_DEPTH = 128
+_DEPTHS = ("depth", "blocks", "n_layers", "branch_depth", "trunk_depth")
+
+
+def _number(v) -> bool:
+    import math
+
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_embedding(spec) -> None:
+    import inspect
+
+    from .._registry import did_you_mean
+
+    items = [] if spec is None else [spec] if isinstance(spec, dict) else spec
+    if not isinstance(items, (list, tuple)):
+        raise ValueError(f"embedding: expected a table or a list of tables, got {spec!r}")
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("kind"), str):
+            raise ValueError(f"embedding: expected a table with a 'kind' key, got {item!r}")
+        cls = embeddings.get(item["kind"])  # unknown kinds: "Did you mean …?"
+        known = [n for n in inspect.signature(cls).parameters if n not in ("in_size", "key")]
+        opts = {k: v for k, v in item.items() if k != "kind"}
+        for k in opts:
+            if k not in known:
+                raise ValueError(f"embedding {item['kind']!r}: unknown option {k!r}."
+                                 + did_you_mean(k, known))
+        dim = opts.get("dim", 2)
+        if isinstance(dim, bool) or not isinstance(dim, int) or not (
+                2 <= dim <= MAX_WIDTH and dim % 2 == 0):
+            raise ValueError(f"fourier embedding: 'dim' must be an even integer in [2, "
+                             f"{MAX_WIDTH}], got {dim!r}")
+        scale = opts.get("scale", 1.0)
+        if not (_number(scale) and scale > 0):
+            raise ValueError(f"fourier embedding: 'scale' must be a number > 0, got {scale!r}")
+        periods = opts.get("periods", [1.0])
+        if not (isinstance(periods, (list, tuple)) and all(_number(p) and p >= 0 for p in periods)
+                and any(p > 0 for p in periods)):
+            raise ValueError("periodic embedding: 'periods' must be a list of numbers ≥ 0 with "
+                             f"at least one > 0, got {periods!r}")
+        _check_sizes(harmonics=opts.get("harmonics", 1))
+
+
+def check_network_options(*, activation: str = "tanh", embedding=None, rwf=None,
+                          padding: int = 0, **sizes) -> None:
+    """The option checks of every network factory, run before it builds anything (and alone,
+    as ``factory.check_options``, by ``bench validate``, which has no task to build for):
+    sizes are positive integers up to :data:`MAX_WIDTH` (:data:`MAX_DEPTH` for depths), the
+    activation and embedding kinds exist (with "did you mean"), embedding options and ``rwf``
+    are in range. Raises ``ValueError`` or the registries' ``UnknownComponentError``."""
+    _check_sizes(**sizes)
+    for name, v in sizes.items():
+        limit = MAX_DEPTH if name in _DEPTHS else MAX_WIDTH
+        if v > limit:
+            raise ValueError(f"architecture option {name!r} = {v} is above the limit {limit}")
+    if isinstance(padding, bool) or not isinstance(padding, int) or not 0 <= padding <= MAX_WIDTH:
+        raise ValueError(f"architecture option 'padding' must be an integer in [0, {MAX_WIDTH}],"
+                         f" got {padding!r}")
+    if not isinstance(activation, str):
+        raise ValueError(f"architecture option 'activation' must be a name, got {activation!r}")
+    activations.get(activation)
+    _check_embedding(embedding)
+    if rwf is not None:
+        if not isinstance(rwf, dict) or set(rwf) - {"mean", "std"}:
+            raise ValueError(f"rwf: expected a table of mean and std, got {rwf!r}")
+        for k, v in rwf.items():
+            if not _number(v):
+                raise ValueError(f"rwf: {k!r} must be a finite number, got {v!r}")
+        if rwf.get("std", 0.1) < 0:
+            raise ValueError(f"rwf: 'std' must be ≥ 0, got {rwf['std']!r}")
+
+
+def checked(check):
+    """Declare a factory's option checks: ``check(**options)`` runs before the factory builds,
+    and ``factory.check_options`` lets :mod:`regimebench.solver` run it alone."""
+    import functools
+    import inspect
+
+    def wrap(factory):
+        sig = inspect.signature(factory)
+
+        @functools.wraps(factory)
+        def build(*args, **kwargs):
+            bound = sig.bind(*args, **kwargs)
+            bound.apply_defaults()
+            check(**{k: v for k, v in bound.arguments.items()
+                     if k not in ("in_size", "out_size", "key")})
+            return factory(*args, **kwargs)
+
+        build.check_options = check
+        return build
+
+    return wrap
+
+
 @architectures.register("mlp")
+@checked(check_network_options)
 def make_mlp(in_size: int, out_size: int, *, key: jax.Array, width: int = 64, depth: int = 4,
              activation: str = "tanh", embedding=None, rwf: dict | None = None) -> eqx.Module:
     """Multilayer perceptron (Raissi, Perdikaris & Karniadakis 2019), optional embedding/RWF."""
-    _check_sizes(width=width, depth=depth)
     if embedding is None and rwf is None:
         # The plain network, drawn exactly as before the options existed (same seeds, same θ₀).
         return MLP(in_size, out_size, key=key, width=width, depth=depth, activation=activation)
@@ -375,21 +475,21 @@ def make_mlp(in_size: int, out_size: int, *, key: jax.Array, width: int = 64, de
 
 
 @architectures.register("modified-mlp")
+@checked(check_network_options)
 def make_modified_mlp(in_size: int, out_size: int, *, key: jax.Array, width: int = 64,
                       depth: int = 4, activation: str = "tanh", embedding=None,
                       rwf: dict | None = None) -> ModifiedMLP:
     """Modified MLP with input-encoder gates (Wang, Teng & Perdikaris 2021)."""
-    _check_sizes(width=width, depth=depth)
     return ModifiedMLP(in_size, out_size, key=key, width=width, depth=depth,
                        activation=activation, embedding=embedding, rwf=rwf)
 
 
 @architectures.register("piratenet")
+@checked(check_network_options)
 def make_piratenet(in_size: int, out_size: int, *, key: jax.Array, width: int = 64,
                    blocks: int = 2, activation: str = "tanh", embedding=None,
                    rwf: dict | None = None) -> PirateNet:
     """PirateNet: Fourier embedding, gated residual blocks with α = 0 at init (Wang et al. 2024)."""
-    _check_sizes(width=width, blocks=blocks)
     if embedding is None:
         embedding = {"kind": "fourier", "scale": 1.0}
     return PirateNet(in_size, out_size, key=key, width=width, blocks=blocks,

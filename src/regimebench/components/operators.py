@@ -27,7 +27,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .architectures import MLP, activations, architectures
+from .architectures import MLP, activations, architectures, check_network_options, checked
 
 __all__ = ["FNO2d", "SpectralConv2d", "DeepONet", "cell_centre_grid"]
 
@@ -95,7 +95,9 @@ class SpectralConv2d(eqx.Module):
         m1 = min(self.modes1, h // 2)
         m2 = min(self.modes2, w // 2 + 1)
         v_hat = jnp.fft.rfft2(v, axes=(-2, -1))
-        wgt = (self.re + 1j * self.im)[..., :m1, :m2].astype(v_hat.dtype)
+        # lax.complex: the complex weights in the parameters' own precision (re + 1j·im would
+        # need an implicit float → complex promotion)
+        wgt = jax.lax.complex(self.re, self.im)[..., :m1, :m2].astype(v_hat.dtype)
         top = jnp.einsum("oixy,ixy->oxy", wgt[0], v_hat[:, :m1, :m2])
         bottom = jnp.einsum("oixy,ixy->oxy", wgt[1], v_hat[:, h - m1:, :m2])
         out = jnp.zeros((wgt.shape[1], h, w // 2 + 1), dtype=v_hat.dtype)
@@ -194,6 +196,7 @@ class DeepONet(eqx.Module):
 
 
 @architectures.register("fno")
+@checked(check_network_options)
 def make_fno(in_size, out_size: int, *, key: jax.Array, modes: int = 12, width: int = 32,
              n_layers: int = 4, proj_width: int = 128, padding: int = 0,
              activation: str = "gelu") -> FNO2d:
@@ -204,6 +207,7 @@ def make_fno(in_size, out_size: int, *, key: jax.Array, modes: int = 12, width: 
 
 
 @architectures.register("deeponet")
+@checked(check_network_options)
 def make_deeponet(in_size, out_size: int, *, key: jax.Array, latent: int = 128,
                   branch_width: int = 256, branch_depth: int = 3, trunk_width: int = 128,
                   trunk_depth: int = 3, activation: str = "gelu") -> DeepONet:

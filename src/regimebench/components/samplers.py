@@ -6,9 +6,12 @@ all seeds, so schedules branch with a real ``lax.cond`` even under vmap.
 
 Registered kinds: ``fixed`` (one draw, kept), ``resampled`` (fresh uniform points every K
 steps) and ``rad`` (residual-based adaptive distribution, Wu et al. 2023). Samplers run after
-every plain optimizer step and are frozen during line-search phases. The number of points per
-term never changes, so per-point weightings keep their shapes (though per-point *state*, as in
-RBA, only makes sense with ``fixed``).
+every step of a phase that adapts (plain gradient phases) and are frozen during line-search
+phases. The number of points per term never changes, so per-point weightings keep their shapes
+(though per-point *state*, as in RBA, only makes sense with ``fixed``).
+
+Points are drawn in the entry's ``dtype`` (the task's ``sample(key, sizes, dtype)``), so a float32
+entry never draws, or casts, float64 points.
 """
 
 from __future__ import annotations
@@ -25,21 +28,21 @@ __all__ = ["Sampler", "samplers", "FixedSampler", "Resampled", "RAD"]
 
 
 class Sampler(eqx.Module):
-    """Base class: the points drawn at initialisation are kept for the whole run."""
+    """Base class: the points drawn at initialisation are kept for the whole run.
 
-    def init(self, task, key, sizes):
-        return task.sample(key, sizes)
+    ``init(task, key, sizes, dtype)`` returns the first batch; ``update(task, batch, key, step,
+    sizes, dtype, residual_fn)`` the batch for the next step (``step`` is shared by all seeds;
+    ``residual_fn(points)`` gives the residuals of the current network at other points).
+    """
 
-    def update(self, task, batch, key, step, sizes, residual_fn=None):
+    def init(self, task, key, sizes, dtype):
+        return task.sample(key, sizes, dtype)
+
+    def update(self, task, batch, key, step, sizes, dtype, residual_fn=None):
         return batch
 
 
 samplers: Registry[Callable[..., Sampler]] = Registry("sampler")
-
-
-def _like(new, old):
-    """``new`` cast to the dtypes of ``old``: tasks sample in float64, entries may train in float32."""
-    return jax.tree.map(lambda a, b: a.astype(b.dtype), new, old)
 
 
 class FixedSampler(Sampler):
@@ -51,14 +54,9 @@ class Resampled(Sampler):
 
     every: int = eqx.field(static=True)
 
-    def update(self, task, batch, key, step, sizes, residual_fn=None):
-        # The task samples in float64; the batch is in the entry's dtype, and cond's branches
-        # must agree, so a fresh draw takes the batch's dtypes.
-        return jax.lax.cond(
-            (step + 1) % self.every == 0,
-            lambda: _like(task.sample(key, sizes), batch),
-            lambda: batch,
-        )
+    def update(self, task, batch, key, step, sizes, dtype, residual_fn=None):
+        return jax.lax.cond((step + 1) % self.every == 0,
+                            lambda: task.sample(key, sizes, dtype), lambda: batch)
 
 
 @samplers.register("fixed")
@@ -98,7 +96,7 @@ class RAD(Sampler):
         dens = e / jnp.maximum(e.mean(), jnp.finfo(e.dtype).tiny) + self.c
         return dens / dens.sum()
 
-    def update(self, task, batch, key, step, sizes, residual_fn=None):
+    def update(self, task, batch, key, step, sizes, dtype, residual_fn=None):
         if residual_fn is None:
             raise ValueError("the rad sampler needs residual_fn (pass it to Sampler.update)")
         missing = [t for t in self.terms if t not in batch]
@@ -108,8 +106,7 @@ class RAD(Sampler):
         def refine():
             k_pool, k_pick = jax.random.split(key)
             pool_sizes = {t: sizes[t] * self.pool if t in self.terms else sizes[t] for t in sizes}
-            cand = task.sample(k_pool, pool_sizes)
-            cand = {t: v.astype(batch[t].dtype) for t, v in cand.items()}
+            cand = task.sample(k_pool, pool_sizes, dtype)
             res = residual_fn({**batch, **{t: cand[t] for t in self.terms}})
             out = dict(batch)
             for t, kk in zip(self.terms, jax.random.split(k_pick, len(self.terms))):

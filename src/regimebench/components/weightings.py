@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 
 from .._registry import Registry
+from ..problem import EQUATION_ROLES, squared_residuals
 
 __all__ = ["Weighting", "WeightingContext", "weightings", "Fixed", "GradNorm", "InverseDirichlet",
            "RBA", "Causal"]
@@ -66,8 +67,10 @@ class Weighting(eqx.Module):
         """
         return False
 
-    def term_weights(self, state, names: tuple[str, ...]) -> dict[str, jax.Array]:
-        return {k: jnp.asarray(1.0) for k in names}
+    def term_weights(self, state, names: tuple[str, ...]) -> dict[str, jax.Array | float]:
+        """Weight per term. Constants are Python floats: they take the loss's dtype when
+        multiplied in, so a float32 entry's loss holds no float64 value."""
+        return {k: 1.0 for k in names}
 
     def point_weights(self, state, names: tuple[str, ...]) -> dict[str, jax.Array | None]:
         return {k: None for k in names}
@@ -98,32 +101,41 @@ weightings: Registry[Callable[..., Weighting]] = Registry("weighting")
 class Fixed(Weighting):
     """Constant term weights (1 unless given)."""
 
-    weights: dict[str, float] = eqx.field(static=True)
+    # (term, weight) pairs: a static field must be hashable (it keys the compiled programs).
+    weights: tuple[tuple[str, float], ...] = eqx.field(static=True)
 
     def term_weights(self, state, names):
-        return {k: jnp.asarray(float(self.weights.get(k, 1.0))) for k in names}
+        given = dict(self.weights)
+        return {k: float(given.get(k, 1.0)) for k in names}
 
 
 @weightings.register("fixed")
 def make_fixed(*, weights: Mapping[str, float] | None = None) -> Fixed:
-    """Fixed term weights, e.g. ``weights = { bc = 10.0 }``; unnamed terms get 1."""
-    return Fixed(weights=dict(weights or {}))
+    """Fixed term weights, e.g. ``weights = { bc = 10.0 }``; unnamed terms get 1.
+
+    A weight may be 0 (the term is recorded, not trained on: the operator entries' ``pde``), never
+    negative or non-finite (a negative weight would reward the residual it names)."""
+    for k, v in (weights or {}).items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
+            raise ValueError(f"fixed weighting: weight of {k!r} must be a finite number ≥ 0, "
+                             f"got {v!r}")
+    return Fixed(weights=tuple(sorted((str(k), float(v)) for k, v in (weights or {}).items())))
 
 
 # ---------------------------------------------------------------------------------------------
 # Shared helpers.
 
 
-def _sq(r: jax.Array) -> jax.Array:
-    """Squared residual per point (vector residuals: squared norm over components)."""
-    r2 = r**2
-    return r2.sum(axis=-1) if r2.ndim > 1 else r2
-
-
 def _flat(tree) -> jax.Array:
     """All inexact leaves of a gradient pytree as one vector (the statistics are over *all* θ)."""
     leaves = [jnp.ravel(x) for x in jax.tree.leaves(tree) if eqx.is_inexact_array(x)]
     return jnp.concatenate(leaves)
+
+
+def _unbiased_std(x: jax.Array) -> jax.Array:
+    """Sample standard deviation (ddof = 1) of a vector with at least two entries, in its own
+    dtype (``jnp.std(ddof=1)`` guards n ≤ 1 with a float64 NaN constant)."""
+    return jnp.sqrt(jnp.sum((x - x.mean()) ** 2) / (x.shape[0] - 1))
 
 
 def _every(every: int, step: jax.Array, refresh: Callable, state):
@@ -174,9 +186,10 @@ class GradNorm(_GradientBalanced):
     * ``"max_mean"`` — the 2021 paper's rule (its Algorithm 1 and the authors' code):
       ``ŵ_k = max|g_ref| / mean|w_k·g_k|``, where ``g_ref`` is the gradient of the PDE-residual
       loss ``L_r``; the terms that make up ``L_r`` keep weight 1. ``reference = "residual"``
-      (default) takes ``L_r`` as the sum of every term that is not a boundary, initial or data
-      term (names starting ``bc``, ``ic``, ``data``), as the authors' cavity code sums the two
-      momentum residuals; a term name (e.g. ``"pde"``) takes that term alone. The denominator is the gradient of the *weighted* term, so the
+      (default) takes ``L_r`` as the sum of every term the task declares an equation (role
+      ``residual`` or ``constraint``: :data:`regimebench.problem.EQUATION_ROLES`), as the
+      authors' cavity code sums the two momentum residuals; a term name (e.g. ``"pde"``) takes
+      that term alone. The denominator is the gradient of the *weighted* term, so the
       update's fixed point is ``w_k = sqrt(max|g_ref| / mean|g_k|)``: as ``L_k`` shrinks the
       weight grows only as the square root. Dividing by the *unweighted* gradient instead (an
       earlier version of this class) has no such brake: on helmholtz the bc weight ran away to
@@ -189,6 +202,13 @@ class GradNorm(_GradientBalanced):
     momentum: float = eqx.field(static=True)
     statistic: str = eqx.field(static=True)
     reference: str = eqx.field(static=True)
+    # The equation terms of the bound task (None before bind).
+    equation_terms: tuple[str, ...] | None = eqx.field(static=True, default=None)
+
+    def bind(self, task) -> GradNorm:
+        return GradNorm(every=self.every, momentum=self.momentum, statistic=self.statistic,
+                        reference=self.reference,
+                        equation_terms=task.terms_with_roles(EQUATION_ROLES))
 
     def targets(self, grads: Mapping[str, object],
                 weights: Mapping[str, jax.Array] | None = None) -> dict[str, jax.Array]:
@@ -203,7 +223,12 @@ class GradNorm(_GradientBalanced):
             norms = {k: jnp.linalg.norm(v) for k, v in flat.items()}
             total = sum(norms.values())
             return {k: total / jnp.maximum(n, tiny) for k, n in norms.items()}
-        ref = residual_terms(flat) if self.reference == "residual" else (self.reference,)
+        if self.reference == "residual":
+            if self.equation_terms is None:
+                raise RuntimeError("grad_norm weighting used before bind(task)")
+            ref = self.equation_terms
+        else:
+            ref = (self.reference,)
         if not ref or any(k not in flat for k in ref):
             raise ValueError(f"grad_norm: reference {self.reference!r} names no loss term of "
                              f"this task ({', '.join(flat)})")
@@ -220,14 +245,6 @@ class GradNorm(_GradientBalanced):
             return {k: (m * state[k] + (1 - m) * target[k]).astype(state[k].dtype) for k in state}
 
         return _every(self.every, ctx.step, refresh, state)
-
-
-CONSTRAINT_PREFIXES = ("bc", "ic", "data")
-
-
-def residual_terms(names) -> tuple[str, ...]:
-    """The PDE-residual terms among ``names``: all but boundary, initial and data terms."""
-    return tuple(k for k in names if not k.startswith(CONSTRAINT_PREFIXES))
 
 
 @weightings.register("grad_norm")
@@ -258,7 +275,7 @@ class InverseDirichlet(_GradientBalanced):
 
     def targets(self, grads: Mapping[str, object]) -> dict[str, jax.Array]:
         """Target weights ``ŵ`` from per-term gradient pytrees."""
-        sigma = {k: jnp.std(_flat(g), ddof=1) for k, g in grads.items()}
+        sigma = {k: _unbiased_std(_flat(g)) for k, g in grads.items()}
         if self.reference == "max":
             ref = jnp.max(jnp.stack(list(sigma.values())))
         elif self.reference in sigma:
@@ -317,7 +334,7 @@ class RBA(Weighting):
         return self.init_mode == "residual"
 
     def _normalised(self, r):
-        a = jnp.sqrt(_sq(r))
+        a = jnp.sqrt(squared_residuals(r))
         return a / jnp.maximum(jnp.max(a), jnp.finfo(a.dtype).tiny)
 
     def init(self, residuals):
@@ -409,7 +426,7 @@ class Causal(Weighting):
 
     def chunk_weights(self, residual: jax.Array, times: jax.Array):
         """``(w_c, L_c, chunk index per point)`` for one term's residuals at points' ``times``."""
-        sq = _sq(residual)
+        sq = squared_residuals(residual)
         n = sq.shape[0]
         m = min(self.chunks, n)  # tiny batches (smoke tier): at most one point per chunk
         rank = jnp.argsort(jnp.argsort(times))

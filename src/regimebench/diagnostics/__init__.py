@@ -5,7 +5,7 @@ vmapped over seeds by their callers. Definitions in ``docs/regimes.md``.
 
 from .config import DiagnosticsConfig, default_for_tier
 from .connectivity import bezier_path, linear_path, mc
-from .end import end_of_training, unweighted_loss
+from .end import cross_seed_landscape, field_probes, seed_landscape, unweighted_loss
 from .fields import field_metrics
 from .hessian import hutchinson_trace, hvp, top_eigenvalue
 from .similarity import cka_matrix, linear_cka
@@ -16,5 +16,5 @@ __all__ = [
     "DiagnosticsConfig", "default_for_tier", "gradient_snr", "term_grad_norms", "hvp",
     "top_eigenvalue", "hutchinson_trace", "mc", "linear_path", "bezier_path", "linear_cka",
     "cka_matrix", "filter_normalized_direction", "loss_slices", "field_metrics",
-    "end_of_training", "unweighted_loss",
+    "field_probes", "seed_landscape", "cross_seed_landscape", "unweighted_loss",
 ]

@@ -67,8 +67,9 @@ def bezier_path(loss: Loss, a: jax.Array, b: jax.Array, *, steps: int = 100,
     def step(carry, _):
         phi, state = carry
         value, grad = value_and_grad(phi, state=state)
-        updates, state = opt.update(grad, state, phi, value=value, grad=grad,
-                                    value_fn=objective)
+        with jax.numpy_dtype_promotion("standard"):  # optax's L-BFGS mixes int32 and int64
+            updates, state = opt.update(grad, state, phi, value=value, grad=grad,
+                                        value_fn=objective)
         new = optax.apply_updates(phi, updates)
         # keep the last finite control point if a line search wanders into NaN land
         ok = jnp.all(jnp.isfinite(new))

@@ -1,16 +1,22 @@
-"""End-of-training diagnostics of one run's seeds (called by :func:`regimebench.train.train`).
+"""End-of-training diagnostics of one run's seeds (called by :func:`regimebench.engine.train`).
 
-Per seed (vmapped over seeds): field probes (:mod:`.fields`), top Hessian eigenvalue and
-Hutchinson trace (:mod:`.hessian`), 1-D/2-D filter-normalised slices (:mod:`.slices`).
-Across seeds (≥ 2 seeds): linear mode connectivity for all pairs, Bézier mode connectivity for
-consecutive pairs (as in the multi-regime paper's code), and linear CKA of the predictions on
-the evaluation grid. Each seed stores its values against the others
-(``{"mc_linear": {"<other seed>": mc, …}}``) and their means (``mc_linear_mean``,
-``mc_bezier_mean``, ``cka_mean``), so a single record carries the cross-seed picture of its run.
+Per seed, as soon as its seed group has finished: field probes (:mod:`.fields`) of its
+predictions, and (``config.landscape``) the top Hessian eigenvalue and Hutchinson trace
+(:mod:`.hessian`) and 1-D/2-D filter-normalised slices (:mod:`.slices`).
+Across seeds, once every seed has finished (≥ 2 seeds, ``config.landscape``): linear mode
+connectivity for all pairs, Bézier mode connectivity for consecutive pairs (as in the
+multi-regime paper's code), and linear CKA of the predictions on the evaluation grid. Each seed
+stores its values against the others (``{"mc_linear": {"<other seed>": mc, …}}``) and their means
+(``mc_linear_mean``, ``mc_bezier_mean``, ``cka_mean``), so a single record carries the cross-seed
+picture of its run.
 
 The landscape loss is the full **unweighted** training loss ``Σ_k mean(r_k²)`` on one fixed
-batch sampled with ``config.batch_seed`` and shared by all seeds, so every seed (and both ends of a
-connectivity path) is judged on the same points.
+batch sampled with ``config.batch_seed`` (in the entry's dtype) and shared by all seeds, so every
+seed (and both ends of a connectivity path) is judged on the same points.
+
+The probes are module-level compiled functions taking the run's
+:class:`~regimebench.engine.setup.Setup`, the batch and the parameters as arguments, so they
+compile once per structure, like the training programs.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from ..problem import squared_residuals
 from .config import DiagnosticsConfig
 from .connectivity import bezier_path, linear_path
 from .fields import field_metrics
@@ -32,12 +39,7 @@ from .hessian import hutchinson_trace, top_eigenvalue
 from .similarity import cka_matrix
 from .slices import loss_slices
 
-__all__ = ["end_of_training", "unweighted_loss"]
-
-
-def _sq(r):
-    r2 = r**2
-    return r2.sum(axis=-1) if r2.ndim > 1 else r2
+__all__ = ["field_probes", "seed_landscape", "cross_seed_landscape", "unweighted_loss"]
 
 
 def unweighted_loss(task, static, batch):
@@ -45,7 +47,7 @@ def unweighted_loss(task, static, batch):
 
     def loss(params):
         res = task.residuals(eqx.combine(params, static), batch)
-        return sum(_sq(res[k]).mean() for k in task.term_names)
+        return sum(squared_residuals(res[k]).mean() for k in task.term_names)
 
     return loss
 
@@ -55,93 +57,109 @@ def _f(x):
     return x if np.isfinite(x) else None
 
 
+def field_probes(preds: np.ndarray, eval_set) -> tuple[list[dict], list[dict]]:
+    """(metrics, diagnostics) per seed from float64 predictions ``(S, m, c)`` on the evaluation set."""
+    targets = np.asarray(eval_set.targets)
+    out = [field_metrics(p, targets, tuple(eval_set.grid_shape), tuple(eval_set.axes))
+           for p in preds]
+    return [m for m, _ in out], [d for _, d in out]
+
+
+def _landscape_batch(setup, config: DiagnosticsConfig):
+    return setup.task.sample(jax.random.key(config.batch_seed), setup.sizes_dict,
+                             setup.jnp_dtype)
+
+
+@eqx.filter_jit
+def _seed_probes(setup, batch, params, key, config: DiagnosticsConfig):
+    flat, unravel = ravel_pytree(params)
+    tree_loss = unweighted_loss(setup.task, setup.static, batch)
+
+    def loss(w):
+        return tree_loss(unravel(w))
+
+    k1, k2, k3 = jax.random.split(key, 3)
+    lam = top_eigenvalue(loss, flat, k1, iters=config.power_iters, tol=config.power_tol)
+    tr = hutchinson_trace(loss, flat, k2, samples=config.trace_samples,
+                          min_samples=config.trace_min_samples, tol=config.trace_tol)
+    sl = loss_slices(tree_loss, params, k3, n1=config.slice_1d, n2=config.slice_2d,
+                     radius=config.slice_range)
+    return {"loss": loss(flat), "lam": lam, "tr": tr, "slices": sl}
+
+
+def seed_landscape(setup, params: Sequence, seeds: Sequence[int],
+                   config: DiagnosticsConfig) -> list[dict]:
+    """Hessian and slice probes of each seed (one compiled program, called per seed)."""
+    batch = _landscape_batch(setup, config)
+    out = []
+    for p, seed in zip(params, seeds):
+        key = jax.random.fold_in(jax.random.key(config.batch_seed), int(seed))
+        r = jax.device_get(_seed_probes(setup, batch, p, key, config))
+        out.append({
+            "landscape_loss": _f(r["loss"]),
+            "hessian_lambda_max": _f(r["lam"]["value"]),
+            "hessian_power_iterations": int(r["lam"]["iterations"]),
+            "hessian_trace": _f(r["tr"]["value"]),
+            "hessian_trace_stderr": _f(r["tr"]["stderr"]),
+            "hessian_trace_samples": int(r["tr"]["samples"]),
+            "slices": {
+                "alpha_1d": [_f(x) for x in r["slices"]["alpha_1d"]],
+                "loss_1d": [_f(x) for x in r["slices"]["loss_1d"]],
+                "alpha_2d": [_f(x) for x in r["slices"]["alpha_2d"]],
+                "loss_2d": [[_f(x) for x in row] for row in r["slices"]["loss_2d"]],
+            },
+        })
+    return out
+
+
+@eqx.filter_jit
+def _linear_mc(setup, batch, template, a, b, points: int):
+    unravel = ravel_pytree(template)[1]
+    tree_loss = unweighted_loss(setup.task, setup.static, batch)
+    return linear_path(lambda w: tree_loss(unravel(w)), a, b, points)["mc"]
+
+
+@eqx.filter_jit
+def _bezier_mc(setup, batch, template, a, b, steps: int, fit_points: int, points: int):
+    unravel = ravel_pytree(template)[1]
+    tree_loss = unweighted_loss(setup.task, setup.static, batch)
+    return bezier_path(lambda w: tree_loss(unravel(w)), a, b, steps=steps,
+                       fit_points=fit_points, points=points)["mc"]
+
+
 def _pairs_mean(seeds, table: dict, i: int):
     vals = [v for (a, b), v in table.items() if i in (a, b) and v is not None]
     per = {str(seeds[b if a == i else a]): v for (a, b), v in table.items() if i in (a, b)}
     return (float(np.mean(vals)) if vals else None), per
 
 
-def end_of_training(task, static, params: Sequence, seeds: Sequence[int], sizes: dict,
-                    config: DiagnosticsConfig | None) -> tuple[list[dict], list[dict]]:
-    """(extra metrics per seed, diagnostics per seed) for the seeds' final ``params``."""
-    t0 = time.perf_counter()
-    stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *params)
-    ev = task.eval_set
-    preds = np.asarray(eqx.filter_jit(eqx.filter_vmap(
-        lambda p: task.predict(eqx.combine(p, static), ev.inputs)))(stacked))
-    targets = np.asarray(ev.targets)
-    metrics, diags = [], []
-    for j in range(len(seeds)):
-        m, d = field_metrics(preds[j], targets, tuple(ev.grid_shape), tuple(ev.axes))
-        metrics.append(m)
-        diags.append(d)
-    if config is None or not config.landscape:
-        return metrics, diags
-
-    template = params[0]
-    dtype = jax.tree.leaves(template)[0].dtype
-    flat0, unravel = ravel_pytree(template)
-    flats = jnp.stack([ravel_pytree(p)[0] for p in params])
-    batch = task.sample(jax.random.key(config.batch_seed), sizes)
-    batch = jax.tree.map(lambda x: x.astype(dtype) if eqx.is_inexact_array(x) else x, batch)
-    tree_loss = unweighted_loss(task, static, batch)
-
-    def loss(w):
-        return tree_loss(unravel(w))
-
-    keys = jax.vmap(lambda s: jax.random.fold_in(jax.random.key(config.batch_seed), s))(
-        jnp.asarray(list(seeds)))
-
-    @jax.jit
-    def per_seed(w, key):
-        k1, k2, k3 = jax.random.split(key, 3)
-        lam = top_eigenvalue(loss, w, k1, iters=config.power_iters, tol=config.power_tol)
-        tr = hutchinson_trace(loss, w, k2, samples=config.trace_samples,
-                              min_samples=config.trace_min_samples, tol=config.trace_tol)
-        sl = loss_slices(tree_loss, unravel(w), k3, n1=config.slice_1d, n2=config.slice_2d,
-                         radius=config.slice_range)
-        return {"loss": loss(w), "lam": lam, "tr": tr, "slices": sl}
-
-    out = jax.device_get(jax.vmap(per_seed)(flats, keys))
-    for j in range(len(seeds)):
-        diags[j].update({
-            "landscape_loss": _f(out["loss"][j]),
-            "hessian_lambda_max": _f(out["lam"]["value"][j]),
-            "hessian_power_iterations": int(out["lam"]["iterations"][j]),
-            "hessian_trace": _f(out["tr"]["value"][j]),
-            "hessian_trace_stderr": _f(out["tr"]["stderr"][j]),
-            "hessian_trace_samples": int(out["tr"]["samples"][j]),
-            "slices": {
-                "alpha_1d": [_f(x) for x in out["slices"]["alpha_1d"][j]],
-                "loss_1d": [_f(x) for x in out["slices"]["loss_1d"][j]],
-                "alpha_2d": [_f(x) for x in out["slices"]["alpha_2d"][j]],
-                "loss_2d": [[_f(x) for x in row] for row in out["slices"]["loss_2d"][j]],
-            },
-        })
-
+def cross_seed_landscape(setup, params: Sequence, preds: np.ndarray, seeds: Sequence[int],
+                         config: DiagnosticsConfig) -> list[dict]:
+    """Mode connectivity and CKA of every seed against the others (``[]`` for one seed)."""
     n = len(seeds)
-    if n >= 2:
-        all_pairs = list(itertools.combinations(range(n), 2))
-        consecutive = [(i, i + 1) for i in range(n - 1)]
-        ia, ib = (jnp.asarray([p[k] for p in all_pairs]) for k in (0, 1))
-        lin = jax.device_get(jax.jit(jax.vmap(
-            lambda a, b: linear_path(loss, a, b, config.path_points)["mc"]))(flats[ia], flats[ib]))
-        ca, cb = (jnp.asarray([p[k] for p in consecutive]) for k in (0, 1))
-        bez = jax.device_get(jax.jit(jax.vmap(lambda a, b: bezier_path(
-            loss, a, b, steps=config.bezier_steps, fit_points=config.bezier_points,
-            points=config.path_points)["mc"]))(flats[ca], flats[cb]))
-        cka = np.asarray(cka_matrix(jnp.asarray(preds)))
-        lin_t = {p: _f(v) for p, v in zip(all_pairs, lin)}
-        bez_t = {p: _f(v) for p, v in zip(consecutive, bez)}
-        for j in range(n):
-            diags[j]["mc_linear_mean"], diags[j]["mc_linear"] = _pairs_mean(seeds, lin_t, j)
-            diags[j]["mc_bezier_mean"], diags[j]["mc_bezier"] = _pairs_mean(seeds, bez_t, j)
-            others = [k for k in range(n) if k != j]
-            diags[j]["cka"] = {str(seeds[k]): _f(cka[j, k]) for k in others}
-            vals = [cka[j, k] for k in others if np.isfinite(cka[j, k])]
-            diags[j]["cka_mean"] = float(np.mean(vals)) if vals else None
-    seconds = time.perf_counter() - t0
-    for d in diags:
-        d["config"] = config.as_dict()
-        d["seconds"] = seconds
-    return metrics, diags
+    if n < 2:
+        return [{} for _ in seeds]
+    t0 = time.perf_counter()
+    batch = _landscape_batch(setup, config)
+    template = params[0]
+    flats = [ravel_pytree(p)[0] for p in params]
+    all_pairs = list(itertools.combinations(range(n), 2))
+    consecutive = [(i, i + 1) for i in range(n - 1)]
+    lin_t = {(i, j): _f(_linear_mc(setup, batch, template, flats[i], flats[j],
+                                   config.path_points)) for i, j in all_pairs}
+    bez_t = {(i, j): _f(_bezier_mc(setup, batch, template, flats[i], flats[j],
+                                   config.bezier_steps, config.bezier_points,
+                                   config.path_points)) for i, j in consecutive}
+    cka = np.asarray(cka_matrix(jnp.asarray(preds)))
+    out = []
+    for j in range(n):
+        d: dict = {}
+        d["mc_linear_mean"], d["mc_linear"] = _pairs_mean(seeds, lin_t, j)
+        d["mc_bezier_mean"], d["mc_bezier"] = _pairs_mean(seeds, bez_t, j)
+        others = [k for k in range(n) if k != j]
+        d["cka"] = {str(seeds[k]): _f(cka[j, k]) for k in others}
+        vals = [cka[j, k] for k in others if np.isfinite(cka[j, k])]
+        d["cka_mean"] = float(np.mean(vals)) if vals else None
+        d["cross_seed_seconds"] = time.perf_counter() - t0
+        out.append(d)
+    return out

@@ -10,12 +10,14 @@ They feed failure-mode labels that need more than one number (see ``docs/regimes
   Computed by an FFT over the *spatial* axes of the grid (axes not named ``t``), energies
   summed over time and output channels. A network with spectral bias gets the large scales right
   and misses the fine ones, so its error sits above the reference's energy median;
-* ``rel_l2_t_first`` / ``rel_l2_t_last`` — rel. L2 over the first and last quarter of the time
-  axis (grids with an axis named ``t`` only), plus ``error_by_time`` (≤ 64 points) in the
+* ``rel_l2_t_q1`` … ``rel_l2_t_q4`` and ``rel_l2_t_last`` — rel. L2 per quarter of the time
+  levels and at the final level, for grids with an axis named ``t``, as defined (and computed) by
+  :func:`regimebench.timewise.time_window_errors`; plus ``error_by_time`` (≤ 64 points) in the
   diagnostics: the signal of a causality violation, where the error grows along t.
 
-Problems may compute their own ``rel_l2_t_first``/``rel_l2_t_last`` in ``extra_metrics``; theirs
-take precedence (the trainer only fills missing keys).
+A problem whose ``extra_metrics`` also calls :func:`~regimebench.timewise.time_window_errors`
+produces the same metrics under the same names (the trainer keeps the problem's values, computed
+in the entry's dtype, and fills only the missing keys).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from ..timewise import QUARTERS, time_window_errors
 
 __all__ = ["field_metrics"]
 
@@ -62,15 +66,19 @@ def _rel(e: np.ndarray, r: np.ndarray) -> float:
 
 
 def time_summary(err: np.ndarray, ref: np.ndarray, t_axis: int) -> tuple[dict, list]:
-    """Error in the first and last quarter of the time axis, and error by time slice."""
+    """The time-window metrics of :mod:`regimebench.timewise`, and the error by time level.
+
+    ``err`` and ``ref`` have the grid's shape plus a trailing channel axis.
+    """
     nt = err.shape[t_axis]
     e = np.moveaxis(err, t_axis, 0).reshape(nt, -1)
     r = np.moveaxis(ref, t_axis, 0).reshape(nt, -1)
-    q = max(1, nt // 4)
     by_t = [_rel(e[i], r[i]) for i in range(nt)]
     stride = max(1, math.ceil(nt / 64))
-    return ({"rel_l2_t_first": _rel(e[:q], r[:q]), "rel_l2_t_last": _rel(e[-q:], r[-q:])},
-            by_t[::stride])
+    if nt < QUARTERS:
+        return {}, by_t[::stride]
+    windows = time_window_errors(err + ref, ref, err.shape[:-1], t_axis=t_axis)
+    return {k: float(v) for k, v in windows.items()}, by_t[::stride]
 
 
 def field_metrics(pred: np.ndarray, target: np.ndarray, grid_shape: tuple[int, ...],

@@ -20,8 +20,8 @@ __all__ = ["linear_cka", "cka_matrix"]
 def linear_cka(x: jax.Array, y: jax.Array) -> jax.Array:
     x = x.reshape(x.shape[0], -1)
     y = y.reshape(y.shape[0], -1)
-    x = x - x.mean(axis=0)
-    y = y - y.mean(axis=0)
+    x = x - x.mean(axis=0, keepdims=True)
+    y = y - y.mean(axis=0, keepdims=True)
     num = jnp.sum((y.T @ x) ** 2)
     den = jnp.linalg.norm(x.T @ x) * jnp.linalg.norm(y.T @ y)
     return num / den

@@ -1,133 +1,56 @@
-"""Stage 2 of the site build: seed-honest statistics per (problem@version, task, solver@hash,
-budget, cell).
+"""Stage 2 of the site build: the statistics of each group of seeds, from :mod:`regimebench.stats`.
 
-Every statistic is over *all* seeds of a group. A seed that failed (non-finite loss, crash, or an
-``ok`` record without a finite rel. L2) has error **+∞**: it is never dropped, so it pushes the
-median and the upper quartile up, lowers the success rate, and is counted under its failure mode.
+A group is every seed of one (problem@version, task, solver@hash, budget, cell, harness)
+(:class:`regimebench.record.GroupKey`). Every statistic is over *all* seeds of a group and comes
+from :func:`regimebench.stats.group_stats` — the same function the CLI table and the regime maps
+use, so a group shows the same numbers everywhere: the median and quartiles of rel. L2 with
+failed seeds as +∞ (interpolated on the log scale), the order-statistic interval of the median
+labelled with its exact coverage, the success rate with Wilson's interval, the majority regime
+(ties shown as ties) and failure-mode counts. The definitions are in :mod:`regimebench.stats`
+(``stats.DEFINITIONS``, rendered on the site).
 
-Per group:
+Site-only quantities computed here:
 
-``median``, ``q25``, ``q75``
-    of ``log10(rel. L2)`` over seeds (linear interpolation between order statistics, as
-    ``numpy.quantile``; an interpolation that touches +∞ is +∞).
-``ci_low``, ``ci_high``
-    a 95 % percentile-bootstrap interval of that median: :data:`BOOTSTRAP_RESAMPLES` resamples of
-    the seeds with replacement, from a generator seeded with :data:`BOOTSTRAP_SEED`, so a rebuild
-    gives the same numbers. With 5 seeds the interval is coarse (it can only take values of the
-    seeds); it is shown to make that visible, not to hide it.
-``successes`` / ``n`` and a 95 % Wilson interval
-    success = status ``ok`` and rel. L2 below the task's ``target`` threshold (``problem.toml``).
-``regimes``, ``failure_modes``
-    counts of the per-seed labels (``none`` for seeds without a usable result).
 ``time_to_target``
     per seed, the first logged point of the ``rel_l2`` curve below ``target``: in gradient
     evaluations, and in seconds estimated as evaluations / the seed's measured steps per second
     (compilation excluded); the group reports the median over seeds (+∞ if most never reach it)
     and how many reached it.
-``device_seconds``
-    the sum over seeds of the per-seed wall time (``timing.seed_wall_s``, compilation included).
+``evals_spent``
+    the median over seeds of the gradient-evaluation equivalents a seed spent (``evals_done``;
+    the budget unit, a property of the method), beside the budget it was given (``spec.evals``).
+``seconds_per_seed``
+    the median over seeds of ``timing.seed_wall_s`` (one seed's share of its vectorised group's
+    training time, compilation excluded), on the device(s) named in ``devices`` — never a sum
+    over seeds, which would grow with the seed count and the machine's load.
+``step_costs``
+    per optimizer phase, what one step is charged in gradient-evaluation equivalents, when the
+    records say (read defensively: records written before the trainer measured it have none).
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
+from .. import stats
+from ..outcomes import Regime, Status
+from ..record import GroupKey, group_key, pinned_command
+from ..stats import GroupStats, Majority, MedianInterval, Proportion, seed_error, seed_failure_modes
 from .load import Loaded, finite
 
-__all__ = [
-    "BOOTSTRAP_RESAMPLES",
-    "BOOTSTRAP_SEED",
-    "Seed",
-    "Group",
-    "aggregate",
-    "quantile",
-    "bootstrap_median_ci",
-    "wilson",
-    "seed_error",
-    "log10_error",
-]
+__all__ = ["Seed", "Group", "aggregate", "seed_error", "step_costs", "REGIMES", "TIER_ORDER"]
 
-BOOTSTRAP_RESAMPLES = 2000
-BOOTSTRAP_SEED = 20261122
-WILSON_Z = 1.959963984540054  # two-sided 95 %
-REGIMES = ("I", "I*", "II", "III", "none")
+REGIMES: tuple[Regime, ...] = tuple(Regime)  # the order every table and chart shows them in
 TIER_ORDER = {"smoke": 0, "cpu": 1, "standard": 2, "long": 3}
-
-
-def quantile(sorted_values: np.ndarray, p: float) -> float:
-    """``p``-quantile of an ascending array that may end in +∞ (numpy's linear method).
-
-    ``numpy.quantile`` gives NaN when it interpolates between two infinities; here the result is
-    +∞ whenever the upper neighbour is +∞ and the weight on it is positive.
-    """
-    x = np.asarray(sorted_values, float)
-    h = (len(x) - 1) * p
-    lo, hi = math.floor(h), math.ceil(h)
-    frac = h - lo
-    if frac == 0 or x[lo] == x[hi]:
-        return float(x[lo])
-    if math.isinf(x[hi]):
-        return math.inf
-    return float(x[lo] + frac * (x[hi] - x[lo]))
-
-
-def _medians(samples: np.ndarray) -> np.ndarray:
-    """Row medians of an ``(B, n)`` array that may hold +∞ (mean of the middle pair if n even)."""
-    s = np.sort(samples, axis=1)
-    n = s.shape[1]
-    if n % 2:
-        return s[:, n // 2]
-    a, b = s[:, n // 2 - 1], s[:, n // 2]
-    with np.errstate(invalid="ignore"):
-        return np.where(np.isinf(b), np.inf, (a + b) / 2)
-
-
-def bootstrap_median_ci(values: Iterable[float], level: float = 0.95,
-                        resamples: int = BOOTSTRAP_RESAMPLES,
-                        seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
-    """Percentile-bootstrap interval of the median of ``values`` (+∞ allowed)."""
-    x = np.asarray(list(values), float)
-    if x.size == 0:
-        return (math.nan, math.nan)
-    rng = np.random.default_rng(seed)
-    meds = np.sort(_medians(x[rng.integers(0, x.size, size=(resamples, x.size))]))
-    alpha = (1 - level) / 2
-    return quantile(meds, alpha), quantile(meds, 1 - alpha)
-
-
-def wilson(successes: int, n: int, z: float = WILSON_Z) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion (``(0, 1)`` when ``n`` is 0)."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
-def log10_error(err: float) -> float:
-    """``log10`` of a rel. L2 (+∞ stays +∞; an exact zero is floored at 1e-300)."""
-    return math.inf if math.isinf(err) else math.log10(max(err, 1e-300))
-
-
-def seed_error(rec: Mapping[str, Any]) -> float:
-    """rel. L2 of a seed, or +∞ if the seed failed or has no finite error."""
-    if rec.get("status") != "ok":
-        return math.inf
-    err = finite((rec.get("metrics") or {}).get("rel_l2"))
-    return err if err is not None and err >= 0 else math.inf
 
 
 def _time_to_target(rec: Mapping[str, Any], target: float | None) -> tuple[float | None, float | None]:
     """(evaluations, seconds) at which the seed's rel. L2 curve first falls below ``target``."""
-    if target is None or rec.get("status") != "ok":
+    if target is None or rec.get("status") != Status.OK:
         return None, None
     curves = rec.get("curves") or {}
     errs, evals = curves.get("rel_l2") or [], curves.get("evals") or []
@@ -159,63 +82,125 @@ class Seed:
 
 @dataclass
 class Group:
-    """All seeds of one (problem@version, task, solver@hash, budget, cell) and their statistics."""
+    """All seeds of one :class:`~regimebench.record.GroupKey` and their statistics."""
 
-    problem: str
-    problem_version: int | None
-    task: str
-    solver: str
-    config_hash: str
-    budget: str
+    key: GroupKey
     cell: dict[str, Any]
     target: float | None
     seeds: list[Seed]
-    median: float = math.nan
-    q25: float = math.nan
-    q75: float = math.nan
-    ci_low: float = math.nan
-    ci_high: float = math.nan
-    successes: int = 0
-    success_low: float = 0.0
-    success_high: float = 1.0
-    regimes: dict[str, int] = field(default_factory=dict)
-    failure_modes: dict[str, int] = field(default_factory=dict)
+    stats: GroupStats | None = None
     reached: int = 0
     evals_to_target: float = math.inf
     seconds_to_target: float = math.inf
-    device_seconds: float = 0.0
+    evals_spent: float | None = None
+    budget_evals: int | None = None
+    seconds_per_seed: float | None = None
+    compile_s: float | None = None
+    step_costs: list[tuple[str, float]] = field(default_factory=list)
     devices: list[str] = field(default_factory=list)
     dtypes: list[str] = field(default_factory=list)
 
+    # identity
     @property
-    def n(self) -> int:
-        return len(self.seeds)
+    def problem(self) -> str:
+        return self.key.problem
 
     @property
-    def failed(self) -> int:
-        return sum(1 for s in self.seeds if math.isinf(s.rel_l2))
+    def problem_version(self) -> int:
+        return self.key.problem_version
+
+    @property
+    def task(self) -> str:
+        return self.key.task
+
+    @property
+    def solver(self) -> str:
+        return self.key.solver
+
+    @property
+    def config_hash(self) -> str:
+        return self.key.config_hash
+
+    @property
+    def budget(self) -> str:
+        return self.key.budget
+
+    @property
+    def harness(self) -> str:
+        return self.key.harness
+
+    @property
+    def cell_label(self) -> str:
+        return self.key.cell
 
     @property
     def tier(self) -> str:
         """The budget tier (an explicit-evaluations budget ``cpu-1234`` belongs to ``cpu``)."""
         return self.budget.split("-")[0]
 
+    # statistics (all from regimebench.stats)
     @property
-    def cell_label(self) -> str:
-        return ",".join(f"{k}={v}" for k, v in sorted(self.cell.items()))
+    def n(self) -> int:
+        return len(self.seeds)
 
     @property
-    def key(self) -> tuple:
-        return (self.problem, self.problem_version, self.task, self.solver, self.config_hash,
-                self.budget, self.cell_label)
+    def failed(self) -> int:
+        return self.stats.failed
+
+    @property
+    def median(self) -> float:
+        """Median rel. L2 over seeds (+∞ when the median seed failed)."""
+        return self.stats.median
+
+    @property
+    def q25(self) -> float:
+        return self.stats.q25
+
+    @property
+    def q75(self) -> float:
+        return self.stats.q75
+
+    @property
+    def interval(self) -> MedianInterval:
+        return self.stats.interval
+
+    @property
+    def success(self) -> Proportion:
+        return self.stats.success
+
+    @property
+    def successes(self) -> int:
+        return self.stats.success.k
+
+    @property
+    def success_low(self) -> float:
+        return self.stats.success.low
+
+    @property
+    def success_high(self) -> float:
+        return self.stats.success.high
+
+    @property
+    def regimes(self) -> dict[Regime, int]:
+        return dict(self.stats.regimes)
+
+    @property
+    def majority(self) -> Majority:
+        return self.stats.majority
+
+    @property
+    def failure_modes(self) -> dict[str, int]:
+        return dict(self.stats.failure_modes)
 
     @property
     def slug(self) -> str:
         """A file name for the run page: readable, safe, and unique per group."""
-        from .render import safe_name
+        from ._paths import safe_name
 
         parts = [f"{self.problem}-v{self.problem_version}", self.task,
                  f"{self.solver}-{self.config_hash}", self.budget]
+        if self.harness != "1":
+            parts.append(f"harness-{self.harness}")
         if self.cell:
             parts.append(self.cell_label)
         return safe_name("--".join(map(str, parts)), salt=repr(self.key))
@@ -228,6 +213,11 @@ class Group:
             if cmd:
                 return cmd
         return None
+
+    @property
+    def pinned_command(self) -> str | None:
+        """:attr:`command` pinned to the commit that made the first seed's record."""
+        return pinned_command(self.seeds[0].record) if self.seeds and self.command else None
 
 
 def _target(problem: str, task: str, rec: Mapping[str, Any], catalogue: Mapping[str, Any]) -> float | None:
@@ -242,42 +232,83 @@ def _seed(item: Loaded, target: float | None) -> Seed:
     rec = item.record
     err = seed_error(rec)
     labels = rec.get("labels") or {}
-    modes = [str(m) for m in labels.get("failure_modes") or []]
-    if math.isinf(err) and not modes:
-        # A failure the labeller did not name (older records): still counted, under its status.
-        modes = [str(rec.get("failure") or rec.get("status") or "unknown")]
+    modes = seed_failure_modes(rec)
     evals_t, secs_t = _time_to_target(rec, target)
     return Seed(
         seed=int(rec["spec"]["seed"]), status=str(rec.get("status", "unknown")),
         failure=rec.get("failure"), rel_l2=err,
         success=target is not None and err < target,
-        regime=str(labels.get("regime") or "none"), failure_modes=modes,
+        regime=str(labels.get("regime") or Regime.NONE), failure_modes=modes,
         wall_s=finite((rec.get("timing") or {}).get("seed_wall_s")),
         evals_to_target=evals_t, seconds_to_target=secs_t, relpath=item.relpath, record=rec,
     )
 
 
 def _finish(g: Group) -> Group:
-    logs = np.sort([log10_error(s.rel_l2) for s in g.seeds])
-    g.median, g.q25, g.q75 = quantile(logs, 0.5), quantile(logs, 0.25), quantile(logs, 0.75)
-    g.ci_low, g.ci_high = bootstrap_median_ci(logs)
-    g.successes = sum(s.success for s in g.seeds)
-    g.success_low, g.success_high = wilson(g.successes, g.n)
-    g.regimes = dict(Counter(s.regime for s in g.seeds))
-    g.failure_modes = dict(Counter(m for s in g.seeds for m in s.failure_modes))
+    g.seeds.sort(key=lambda s: s.seed)
+    records = [s.record for s in g.seeds]
+    g.stats = stats.group_stats(records, g.target)
     reached = [s for s in g.seeds if s.evals_to_target is not None]
     g.reached = len(reached)
-    evals = np.sort([s.evals_to_target if s.evals_to_target is not None else math.inf
-                     for s in g.seeds])
-    secs = np.sort([s.seconds_to_target if s.seconds_to_target is not None else math.inf
-                    for s in g.seeds])
-    g.evals_to_target, g.seconds_to_target = quantile(evals, 0.5), quantile(secs, 0.5)
-    g.device_seconds = float(sum(s.wall_s or 0.0 for s in g.seeds))
+    g.evals_to_target = stats.median(
+        s.evals_to_target if s.evals_to_target is not None else math.inf for s in g.seeds)
+    g.seconds_to_target = stats.median(
+        s.seconds_to_target if s.seconds_to_target is not None else math.inf for s in g.seeds)
+    spent = [finite(s.record.get("evals_done")) for s in g.seeds]
+    spent = [v for v in spent if v is not None and v > 0]
+    g.evals_spent = stats.median(spent) if spent else None
+    budgets = {finite((s.record.get("spec") or {}).get("evals")) for s in g.seeds} - {None}
+    g.budget_evals = int(max(budgets)) if budgets else None
+    walls = [s.wall_s for s in g.seeds if s.wall_s is not None and s.wall_s > 0]
+    g.seconds_per_seed = stats.median(walls) if walls else None
+    compiles = [finite((s.record.get("timing") or {}).get("compile_s")) for s in g.seeds]
+    compiles = [c for c in compiles if c is not None]
+    g.compile_s = stats.median(compiles) if compiles else None
+    g.step_costs = step_costs(g.seeds[0].record) if g.seeds else []
     prov = [s.record.get("provenance") or {} for s in g.seeds]
     g.devices = sorted({_device(p) for p in prov})
     g.dtypes = sorted({str(p.get("dtype")) for p in prov if p.get("dtype")})
-    g.seeds.sort(key=lambda s: s.seed)
     return g
+
+
+_STEP_COST_KEY = re.compile(r"^(?:step_cost(?:_(?P<a>.+))?|(?P<b>.+)_step_cost)$")
+
+
+def step_costs(record: Mapping[str, Any]) -> list[tuple[str, float]]:
+    """``[(phase, equivalents per step), ...]`` from a record's ``timing``, if it says.
+
+    Read defensively, since the trainer's format may grow. The record schema keeps ``timing``
+    flat (numbers), so the costs are numeric keys: ``step_cost`` (one phase),
+    ``step_cost_<phase>`` or ``<phase>_step_cost``, in the order stored. Lists of
+    ``{"kind", "step_cost"}`` under ``timing.phases``/``layout.phases`` (or a ``{phase: cost}``
+    ``timing.step_costs``) are read too. Anything else, or no finite positive cost, gives
+    ``[]``: the pages then show the budget spent alone.
+
+    >>> step_costs({"timing": {"step_cost_adam": 1.0, "step_cost_natural_gradient": 53.2}})
+    [('adam', 1.0), ('natural_gradient', 53.2)]
+    """
+    timing = record.get("timing") or {}
+    layout = record.get("layout") or {}
+    if not isinstance(timing, Mapping):
+        return []
+    out: list[tuple[str, float]] = []
+    raw = timing.get("phases") or layout.get("phases") or timing.get("step_costs")
+    if isinstance(raw, Mapping):
+        raw = [{"kind": k, "step_cost": v} for k, v in raw.items()]
+    if isinstance(raw, list):
+        for i, ph in enumerate(raw):
+            if isinstance(ph, Mapping):
+                cost = finite(ph.get("step_cost"))
+                if cost is not None and cost > 0:
+                    out.append((str(ph.get("kind") or f"phase {i + 1}"), cost))
+    if out:
+        return out
+    for key, value in timing.items():
+        m = _STEP_COST_KEY.match(str(key))
+        cost = finite(value)
+        if m and cost is not None and cost > 0:
+            out.append((m.group("a") or m.group("b") or "step", cost))
+    return out
 
 
 def _device(prov: Mapping[str, Any]) -> str:
@@ -292,25 +323,19 @@ def _device(prov: Mapping[str, Any]) -> str:
 def aggregate(loaded: Iterable[Loaded], catalogue: Mapping[str, Any]) -> list[Group]:
     """Group records and compute every statistic; ``catalogue`` maps problem name → ProblemSpec.
 
-    Groups come back sorted by problem, task, tier, then median error (best first).
+    Groups come back sorted by problem, task, cell, tier (highest first), then median error
+    (best first).
     """
-    groups: dict[tuple, Group] = {}
+    groups: dict[GroupKey, Group] = {}
     for item in loaded:
         rec = item.record
-        spec = rec["spec"]
-        cell = rec.get("cell") if isinstance(rec.get("cell"), dict) else {}
-        problem, task = str(spec["problem"]), str(spec["task"])
-        key = (problem, spec.get("problem_version"), task, str(spec["solver"]),
-               str(spec.get("config_hash", "")), str(spec["budget"]),
-               ",".join(f"{k}={v}" for k, v in sorted(cell.items())))
+        key = group_key(rec)
         if key not in groups:
-            groups[key] = Group(problem=problem, problem_version=spec.get("problem_version"),
-                                task=task, solver=str(spec["solver"]),
-                                config_hash=str(spec.get("config_hash", "")),
-                                budget=str(spec["budget"]), cell=dict(cell),
-                                target=_target(problem, task, rec, catalogue), seeds=[])
+            cell = rec.get("cell") if isinstance(rec.get("cell"), dict) else {}
+            groups[key] = Group(key=key, cell=dict(cell),
+                                target=_target(key.problem, key.task, rec, catalogue), seeds=[])
         groups[key].seeds.append(_seed(item, groups[key].target))
     out = [_finish(g) for g in groups.values()]
     out.sort(key=lambda g: (g.problem, g.task, g.cell_label, -TIER_ORDER.get(g.tier, -1),
-                            g.budget, g.median, g.solver))
+                            g.budget, g.median, g.solver, g.harness))
     return out

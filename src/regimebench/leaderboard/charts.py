@@ -5,74 +5,394 @@ Specs are data: tests assert on them without a browser, and the pages embed them
 ``vegaEmbed`` (SVG renderer, no actions menu, so nothing links off-site). Data is always inline,
 which is what makes the pages work from ``file://`` (a ``fetch`` of a sibling file is blocked
 there). Every function returns ``None`` when it has nothing to draw, and templates skip it.
+
+Encodings shared by every chart: an entry has one colour and point shape on the whole site
+(:func:`~regimebench.leaderboard.palette.solver_styles`), and its name is in the legend and
+tooltip; a regime is written as its label (``I``, ``tie: I / III``) on top of its colour. Each
+chart shows one budget and either the canonical setting or one regime map, never both pooled.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .aggregate import REGIMES, Group
+from .. import stats
+from ..outcomes import FailureMode, Regime
+from .aggregate import Group
 from .load import finite
+from .palette import NO_RUNS_COLOUR, REGIME_COLOURS, TIE_COLOUR, Style
 
-__all__ = ["pareto", "seed_curves", "failure_bars", "regime_map", "landscape_slice",
-           "REGIME_COLOURS"]
+__all__ = ["cost_chart", "error_curves", "failure_heatmap", "regime_bars", "regime_map",
+           "seed_curves", "landscape_slice", "entry_labels", "REGIME_COLOURS", "TIE_COLOUR"]
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"  # an identifier; never fetched
-REGIME_COLOURS = {"I": "#2e7d32", "I*": "#9ccc65", "II": "#f9a825", "III": "#c62828",
-                  "none": "#757575"}
-_REGIME_SCALE = {"domain": list(REGIMES), "range": [REGIME_COLOURS[r] for r in REGIMES]}
+_TIE = "tie"
+_NO_RUNS = "no runs"
+_REGIME_SCALE = {"domain": [r.value for r in Regime] + [_TIE, _NO_RUNS],
+                 "range": [REGIME_COLOURS[r] for r in Regime] + [TIE_COLOUR, NO_RUNS_COLOUR]}
+_DARK_REGIMES = {Regime.WELL.value, Regime.OVER.value, Regime.NONE.value}  # white text on these
+ANY_MODE = "any mode"
 
 
-def _base(title: str, width: int = 480, height: int = 280) -> dict[str, Any]:
-    return {"$schema": SCHEMA, "title": title, "width": width, "height": height,
-            "config": {"font": "system-ui, sans-serif"}}
+def _base(title: str, subtitle: str | None = None, width: int = 460,
+          height: int = 260) -> dict[str, Any]:
+    spec: dict[str, Any] = {"$schema": SCHEMA, "width": width, "height": height,
+                            "title": {"text": title, "anchor": "start"},
+                            "config": {"font": "system-ui, sans-serif",
+                                       "legend": {"labelLimit": 260}}}
+    if subtitle:
+        spec["title"]["subtitle"] = subtitle
+    return spec
 
 
-def pareto(groups: Sequence[Group], hrefs: Mapping[tuple, str], title: str) -> dict | None:
-    """Median rel. L2 (with IQR bars) against device-seconds, one point per group.
-
-    Groups whose median is +∞ (most seeds failed) cannot be placed on a log axis; the page lists
-    them in the ranking table, and the chart's subtitle says how many were left out.
-    """
-    rows, left_out = [], 0
+def entry_labels(groups: Sequence[Group]) -> dict[Any, str]:
+    """``{group key: label}``: the solver's name, with ``@config-hash`` (and harness) only where
+    one chart holds two versions of the same entry."""
+    count: dict[str, int] = {}
     for g in groups:
-        if math.isinf(g.median) or math.isnan(g.median) or g.device_seconds <= 0:
+        count[g.solver] = count.get(g.solver, 0) + 1
+    out = {}
+    for g in groups:
+        label = g.solver
+        if count[g.solver] > 1:
+            label += f"@{g.config_hash}" + (f" (harness {g.harness})" if g.harness != "1" else "")
+        out[g.key] = label
+    return out
+
+
+def _entry_scales(groups: Sequence[Group], labels: Mapping[Any, str],
+                  styles: Mapping[str, Style]) -> tuple[dict, dict]:
+    """Colour and shape scales mapping each entry label to its solver's site-wide style."""
+    domain, colours, shapes = [], [], []
+    for g in groups:
+        if labels[g.key] in domain:
+            continue
+        style = styles.get(g.solver, Style("#555555", "circle"))
+        domain.append(labels[g.key])
+        colours.append(style.colour)
+        shapes.append(style.shape)
+    return {"domain": domain, "range": colours}, {"domain": domain, "range": shapes}
+
+
+def _num(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else x
+
+
+# ------------------------------------------------------------------------------ cost
+def cost_chart(groups: Sequence[Group], hrefs: Mapping[Any, str], styles: Mapping[str, Style],
+               title: str) -> dict | None:
+    """Median rel. L2 (bars: the median's interval) against seconds per seed, one point per
+    entry of one budget. The x axis is the machine's, so the subtitle names the device(s).
+
+    Entries whose median failed (+∞) or that recorded no time cannot be placed on log axes; the
+    subtitle says how many were left out (the ranking table lists them).
+    """
+    labels = entry_labels(groups)
+    rows, left_out, devices = [], 0, set()
+    for g in groups:
+        if not math.isfinite(g.median) or g.median <= 0 or not g.seconds_per_seed:
             left_out += 1
             continue
+        devices.update(g.devices)
         rows.append({
-            "solver": g.solver, "tier": g.tier, "device": ", ".join(g.devices),
-            "seconds": g.device_seconds, "rel_l2": 10 ** g.median,
-            "q25": 10 ** g.q25, "q75": 10 ** g.q75 if math.isfinite(g.q75) else None,
-            "seeds": f"{g.n - g.failed}/{g.n} finite", "href": hrefs[g.key],
-        })
+            "entry": labels[g.key], "device": ", ".join(g.devices),
+            "seconds": g.seconds_per_seed, "rel_l2": g.median,
+            "low": _num(g.interval.low) if g.interval.exists else None,
+            "high": _num(g.interval.high) if g.interval.exists else None,
+            "interval": g.interval.label, "seeds": f"{g.n - g.failed}/{g.n} finite",
+            "href": hrefs[g.key]})
     if not rows:
         return None
-    spec = _base(title)
+    sub = [f"device: {', '.join(sorted(devices))}; seconds per seed = median over seeds, "
+           "compilation excluded"]
     if left_out:
-        spec["title"] = {"text": title,
-                         "subtitle": f"{left_out} entr{'y' if left_out == 1 else 'ies'} with a "
-                                     "failed (+∞) median or no timing not plotted"}
-    x = {"field": "seconds", "type": "quantitative", "scale": {"type": "log"},
-         "title": "device-seconds (sum over seeds)"}
+        sub.append(f"{left_out} entr{'y' if left_out == 1 else 'ies'} with a failed (+∞) median "
+                   "or no timing not plotted")
+    spec = _base(title, sub)
+    colour, shape = _entry_scales([g for g in groups if labels[g.key] in
+                                   {r["entry"] for r in rows}], labels, styles)
+    x = {"field": "seconds", "type": "quantitative", "scale": {"type": "log", "nice": False,
+         "padding": 12}, "title": "seconds per seed (median)"}
     y = {"field": "rel_l2", "type": "quantitative", "scale": {"type": "log"},
-         "title": "median rel. L2 (bars: IQR)"}
+         "title": "median rel. L2 (bars: median interval)"}
+    col = {"field": "entry", "type": "nominal", "scale": colour, "title": "entry"}
     spec["data"] = {"values": rows}
     spec["layer"] = [
-        {"mark": {"type": "rule"}, "transform": [{"filter": "datum.q75 != null"}],
-         "encoding": {"x": x, "y": {**y, "field": "q25"}, "y2": {"field": "q75"},
-                      "color": {"field": "solver", "type": "nominal"}}},
-        {"mark": {"type": "point", "filled": True, "size": 90, "cursor": "pointer"},
-         "encoding": {"x": x, "y": y, "color": {"field": "solver", "type": "nominal"},
-                      "shape": {"field": "tier", "type": "nominal"},
+        {"mark": {"type": "rule"}, "transform": [{"filter": "datum.low != null && "
+                                                  "datum.high != null"}],
+         "encoding": {"x": x, "y": {**y, "field": "low"}, "y2": {"field": "high"},
+                      "color": col}},
+        {"mark": {"type": "point", "filled": True, "size": 110, "cursor": "pointer"},
+         "encoding": {"x": x, "y": y, "color": col,
+                      "shape": {"field": "entry", "type": "nominal", "scale": shape,
+                                "legend": None},
                       "href": {"field": "href"},
-                      "tooltip": [{"field": "solver"}, {"field": "tier"}, {"field": "device"},
-                                  {"field": "rel_l2", "format": ".3e"},
-                                  {"field": "seconds", "format": ".1f"}, {"field": "seeds"}]}},
+                      "tooltip": [{"field": "entry"}, {"field": "device"},
+                                  {"field": "rel_l2", "format": ".3e", "title": "median rel. L2"},
+                                  {"field": "interval"},
+                                  {"field": "seconds", "format": ".1f",
+                                   "title": "seconds per seed"}, {"field": "seeds"}]}},
     ]
     return spec
+
+
+def _median_curve(g: Group) -> list[tuple[float, float]]:
+    """(evaluations, median over seeds of rel. L2) at each logged point the seeds share.
+
+    A seed with no finite value at a point (failed, or not logged) counts as +∞ there, as in
+    every statistic; points whose median is +∞ are dropped (log axis)."""
+    curves = [(s.record.get("curves") or {}) for s in g.seeds]
+    grid = next((c.get("evals") for c in curves if c.get("evals")), None) or []
+    out = []
+    for i, n in enumerate(grid):
+        n = finite(n)
+        if n is None:
+            continue
+        values = []
+        for c in curves:
+            ev, err = c.get("evals") or [], c.get("rel_l2") or []
+            v = finite(err[i]) if i < len(err) and i < len(ev) and finite(ev[i]) == n else None
+            values.append(v if v is not None and v >= 0 else math.inf)
+        m = stats.median(values)
+        if math.isfinite(m) and m > 0:
+            out.append((n, m))
+    return out
+
+
+def error_curves(groups: Sequence[Group], hrefs: Mapping[Any, str], styles: Mapping[str, Style],
+                 title: str, target: float | None = None) -> dict | None:
+    """Median over seeds of the rel. L2 curve against gradient-evaluation equivalents spent, one
+    line per entry of one budget: the error each method buys per unit of budget."""
+    labels = entry_labels(groups)
+    rows, drawn = [], []
+    for g in groups:
+        pts = _median_curve(g)
+        if pts:
+            drawn.append(g)
+        rows += [{"entry": labels[g.key], "evals": n, "rel_l2": v, "href": hrefs[g.key]}
+                 for n, v in pts]
+    if not rows:
+        return None
+    spec = _base(title, "median over seeds at each logged point (a failed seed counts as +∞); "
+                        "dashed: the task's target")
+    colour, _ = _entry_scales(drawn, labels, styles)
+    line = {"mark": {"type": "line", "clip": True, "strokeWidth": 2},
+            "encoding": {
+                "x": {"field": "evals", "type": "quantitative",
+                      "title": "gradient-evaluation equivalents spent"},
+                "y": {"field": "rel_l2", "type": "quantitative", "scale": {"type": "log"},
+                      "title": "median rel. L2"},
+                "color": {"field": "entry", "type": "nominal", "scale": colour, "title": "entry"},
+                "tooltip": [{"field": "entry"}, {"field": "evals", "title": "equivalents"},
+                            {"field": "rel_l2", "format": ".3e", "title": "median rel. L2"}]}}
+    spec["data"] = {"values": rows}
+    spec["layer"] = [line]
+    if target:
+        spec["layer"].append({"mark": {"type": "rule", "strokeDash": [4, 4], "color": "#555"},
+                              "data": {"values": [{"target": target}]},
+                              "encoding": {"y": {"field": "target", "type": "quantitative"}}})
+    return spec
+
+
+# ------------------------------------------------------------------------------ failures
+def _mode_order(modes: Iterable[str]) -> list[str]:
+    declared = [m.value for m in FailureMode]
+    present = set(modes)
+    return ([m for m in declared if m in present]
+            + sorted(m for m in present if m not in declared))
+
+
+def failure_heatmap(groups: Sequence[Group], hrefs: Mapping[Any, str], title: str) -> dict | None:
+    """Seeds with each failure mode, per entry of one budget and setting: ``k/n`` in every cell,
+    ``0/n`` written out where no seed has the mode (an entry without failures is a row of
+    zeros, not a missing row). A seed may have several modes, so rows do not add up; the first
+    column counts seeds with at least one."""
+    if not groups:
+        return None
+    labels = entry_labels(groups)
+    modes = _mode_order(m for g in groups for m in g.failure_modes)
+    rows = []
+    for g in groups:
+        anyk = sum(1 for s in g.seeds if s.failure_modes)
+        for mode in [ANY_MODE, *modes]:
+            k = anyk if mode == ANY_MODE else g.failure_modes.get(mode, 0)
+            share = k / g.n if g.n else 0.0
+            rows.append({"entry": labels[g.key], "mode": mode, "k": k, "n": g.n,
+                         "share": share, "fill": _shade(share), "text": f"{k}/{g.n}",
+                         "href": hrefs[g.key]})
+    sub = "seeds (not seed × mode pairs) with each mode; 0/n: checked, none"
+    if not modes:
+        sub = "no seed of any entry has a failure mode"
+    spec = _base(title, sub, width=max(90, 92 * (len(modes) + 1)),
+                 height=max(40, 26 * len(groups)))
+    x = {"field": "mode", "type": "nominal", "sort": [ANY_MODE, *modes], "title": None,
+         "axis": {"orient": "top", "labelAngle": -30, "labelLimit": 180}}
+    y = {"field": "entry", "type": "nominal", "sort": None, "title": None,
+         "axis": {"labelLimit": 220}}
+    spec["data"] = {"values": rows}
+    spec["layer"] = [
+        {"mark": {"type": "rect", "stroke": "#ccc", "cursor": "pointer"},
+         "encoding": {"x": x, "y": y, "href": {"field": "href"},
+                      # the fill is computed here, so that 0 seeds is exactly white
+                      "color": {"field": "fill", "type": "nominal", "scale": None,
+                                "legend": None},
+                      "tooltip": [{"field": "entry"}, {"field": "mode"},
+                                  {"field": "text", "title": "seeds"}]}},
+        {"mark": {"type": "text", "fontSize": 12},
+         "encoding": {"x": x, "y": y, "text": {"field": "text"},
+                      "color": {"condition": {"test": "datum.share > 0.55", "value": "white"},
+                                "value": "black"}}},
+    ]
+    return spec
+
+
+def _shade(share: float) -> str:
+    """White (no seed) to red (every seed), linearly in RGB."""
+    lo, hi = (255, 255, 255), (179, 38, 30)
+    return "#" + "".join(f"{round(a + (b - a) * share):02x}" for a, b in zip(lo, hi))
+
+
+# ------------------------------------------------------------------------------ regimes
+def regime_bars(groups: Sequence[Group], hrefs: Mapping[Any, str], title: str) -> dict | None:
+    """Seeds per regime for each entry of one budget and setting, as stacked bars with the
+    regime written in each segment and the majority (or the tie) at the end of the bar."""
+    if not groups:
+        return None
+    labels = entry_labels(groups)
+    rows = []
+    for g in groups:
+        start = 0
+        for r in Regime:
+            k = g.regimes.get(r, 0)
+            if not k:
+                continue
+            rows.append({"entry": labels[g.key], "regime": r.value, "k": k, "n": g.n,
+                         "x0": start, "x1": start + k, "mid": start + k / 2,
+                         "text": f"{r.value} ×{k}", "majority": g.majority.label,
+                         "dark": r.value in _DARK_REGIMES, "href": hrefs[g.key]})
+            start += k
+    n_max = max(g.n for g in groups)
+    spec = _base(title, "seeds per regime; at the end of each bar: the majority regime "
+                        "(a tie is shown as a tie)", width=380, height=max(40, 28 * len(groups)))
+    y = {"field": "entry", "type": "nominal", "sort": None, "title": None,
+         "axis": {"labelLimit": 220}}
+    xs = {"domain": [0, n_max * 1.45]}
+    spec["data"] = {"values": rows}
+    spec["layer"] = [
+        {"mark": {"type": "bar", "stroke": "white", "cursor": "pointer"},
+         "encoding": {"y": y,
+                      "x": {"field": "x0", "type": "quantitative", "title": "seeds", "scale": xs,
+                            "axis": {"tickMinStep": 1, "values": list(range(n_max + 1))}},
+                      "x2": {"field": "x1"}, "href": {"field": "href"},
+                      "color": {"field": "regime", "type": "nominal", "scale": _REGIME_SCALE,
+                                "legend": None},
+                      "tooltip": [{"field": "entry"}, {"field": "regime"},
+                                  {"field": "k", "title": "seeds"}, {"field": "n", "title": "of"},
+                                  {"field": "majority"}]}},
+        {"mark": {"type": "text", "fontSize": 11},
+         "encoding": {"y": y, "x": {"field": "mid", "type": "quantitative", "scale": xs},
+                      "text": {"field": "text"},
+                      "color": {"condition": {"test": "datum.dark", "value": "white"},
+                                "value": "black"}}},
+        {"transform": [{"aggregate": [{"op": "max", "field": "x1", "as": "end"}],
+                        "groupby": ["entry", "majority"]}],
+         "mark": {"type": "text", "align": "left", "dx": 6, "fontWeight": "bold"},
+         "encoding": {"y": y, "x": {"field": "end", "type": "quantitative", "scale": xs},
+                      "text": {"field": "majority"}}},
+    ]
+    return spec
+
+
+def regime_map(groups: Sequence[Group], difficulty: Any, data: Any, title: str,
+               hrefs: Mapping[Any, str] | None = None) -> dict | None:
+    """Heatmap of one entry's regime map at one budget over the task's *declared* grid.
+
+    Every declared (difficulty, data) cell is drawn: a cell with runs shows its majority regime
+    (:func:`regimebench.stats.majority_regime`, as in ``bench regimes``: a tie is drawn blank and
+    labelled ``"tie: I / III"``, never broken) as colour *and* label, with ``k/n`` seeds agreeing;
+    a declared cell without runs is grey and says so; the canonical cell is outlined. Each cell is
+    one group: the canonical-setting runs are never pooled into it.
+
+    Arguments:
+        groups: the regime-map groups (non-empty ``cell``) of one entry and budget.
+        difficulty, data: the task's :class:`~regimebench.problem.Axis` objects (``name``,
+            ``values``, ``canonical``).
+    """
+    hrefs = hrefs or {}
+    xs = [_axis_value(v) for v in difficulty.values]
+    ys = [_axis_value(v) for v in data.values]
+    by_cell: dict[tuple[str, str], Group] = {}
+    for g in groups:
+        if not g.cell or not (difficulty.name in g.cell or data.name in g.cell):
+            continue
+        x = _axis_value(g.cell.get(difficulty.name, difficulty.canonical))
+        y = _axis_value(g.cell.get(data.name, data.canonical))
+        by_cell[(x, y)] = g
+        if x not in xs:
+            xs.append(x)
+        if y not in ys:
+            ys.append(y)
+    if not by_cell:
+        return None
+    canon = (_axis_value(difficulty.canonical), _axis_value(data.canonical))
+    rows = []
+    for x in xs:
+        for y in ys:
+            g = by_cell.get((x, y))
+            row = {"x": x, "y": y, "canonical": (x, y) == canon}
+            if g is None:
+                row.update(regime=_NO_RUNS, label="no runs", detail="", seeds=0, dark=False)
+            else:
+                maj = g.majority
+                row.update(regime=_TIE if maj.is_tie else maj.label, label=maj.label,
+                           detail=f"{maj.count}/{g.n} seeds" + (" each" if maj.is_tie else ""),
+                           seeds=g.n, median=_num(g.median), median_text=_fmt(g.median),
+                           dark=(not maj.is_tie) and maj.label in _DARK_REGIMES,
+                           href=hrefs.get(g.key))
+            rows.append(row)
+    declared = len(difficulty.values) * len(data.values)
+    have = sum(1 for (x, y) in by_cell
+               if x in {_axis_value(v) for v in difficulty.values}
+               and y in {_axis_value(v) for v in data.values})
+    sub = [f"{have} of {declared} declared cells have runs; grey: declared, not run; outlined: "
+           "the canonical cell",
+           "each cell is its own group of seeds (never pooled with the canonical-setting runs)"]
+    spec = _base(title, sub, width=max(240, 86 * len(xs)), height=max(120, 46 * len(ys)))
+    ex = {"field": "x", "type": "ordinal", "title": f"{difficulty.name} (difficulty)",
+          "sort": xs, "axis": {"labelAngle": 0}}
+    ey = {"field": "y", "type": "ordinal", "title": f"{data.name} (data)",
+          "sort": list(reversed(ys))}
+    text_colour = {"condition": [{"test": "datum.dark", "value": "white"},
+                                 {"test": "datum.seeds == 0", "value": "#888888"}],
+                   "value": "black"}
+    spec["data"] = {"values": rows}
+    spec["layer"] = [
+        {"mark": {"type": "rect", "stroke": "#999", "cursor": "pointer"},
+         "encoding": {
+             "x": ex, "y": ey, "href": {"field": "href"},
+             "color": {"field": "regime", "type": "nominal", "scale": _REGIME_SCALE,
+                       "title": "majority regime"},
+             "tooltip": [{"field": "x", "title": difficulty.name},
+                         {"field": "y", "title": data.name},
+                         {"field": "label", "title": "majority"},
+                         {"field": "detail", "title": "agreement"},
+                         {"field": "median_text", "title": "median rel. L2"},
+                         {"field": "seeds"}]}},
+        {"transform": [{"filter": "datum.canonical"}],
+         "mark": {"type": "rect", "fill": None, "stroke": "#111", "strokeWidth": 3},
+         "encoding": {"x": ex, "y": ey}},
+        {"mark": {"type": "text", "dy": -7, "fontSize": 12, "fontWeight": "bold"},
+         "encoding": {"x": ex, "y": ey, "text": {"field": "label"}, "color": text_colour}},
+        {"mark": {"type": "text", "dy": 8, "fontSize": 10},
+         "encoding": {"x": ex, "y": ey, "text": {"field": "detail"}, "color": text_colour}},
+    ]
+    return spec
+
+
+def _fmt(x: float) -> str:
+    return "failed (∞)" if math.isinf(x) else f"{x:.3g}"
 
 
 def _curve_rows(seeds: Iterable[Any], keys: Sequence[str]) -> list[dict[str, Any]]:
@@ -126,51 +446,8 @@ def seed_curves(seeds: Sequence[Any], kind: str, target: float | None = None) ->
     return spec
 
 
-def failure_bars(groups: Sequence[Group], title: str) -> dict | None:
-    """Stacked bars: failure-mode counts per entry (seeds, over all tiers and cells shown)."""
-    rows = [{"entry": f"{g.solver} ({g.tier})", "mode": mode, "seeds": n}
-            for g in groups for mode, n in g.failure_modes.items()]
-    if not rows:
-        return None
-    spec = _base(title, height=200)
-    spec["data"] = {"values": rows}
-    spec["mark"] = "bar"
-    spec["encoding"] = {
-        "x": {"field": "entry", "type": "nominal", "title": None},
-        "y": {"field": "seeds", "type": "quantitative", "aggregate": "sum", "title": "seeds"},
-        "color": {"field": "mode", "type": "nominal", "title": "failure mode"},
-        "tooltip": [{"field": "entry"}, {"field": "mode"}, {"field": "seeds"}]}
-    return spec
-
-
-def regime_map(groups: Sequence[Group], x_axis: str, y_axis: str, title: str) -> dict | None:
-    """Heatmap over two cell axes: colour = majority regime, opacity = its share of seeds.
-
-    Uses groups whose ``cell`` sets ``x_axis`` and/or ``y_axis`` (a missing axis takes the value
-    ``canonical``). Returns ``None`` if fewer than two cells exist.
-    """
-    rows = []
-    for g in groups:
-        if not g.cell or not (x_axis in g.cell or y_axis in g.cell):
-            continue
-        counts = Counter({k: v for k, v in g.regimes.items()})
-        regime, n = counts.most_common(1)[0]
-        rows.append({"x": str(g.cell.get(x_axis, "canonical")),
-                     "y": str(g.cell.get(y_axis, "canonical")),
-                     "regime": regime, "share": n / g.n, "seeds": g.n})
-    if len(rows) < 2:
-        return None
-    spec = _base(title, width=320, height=240)
-    spec["data"] = {"values": rows}
-    spec["mark"] = "rect"
-    spec["encoding"] = {
-        "x": {"field": "x", "type": "ordinal", "title": x_axis, "sort": None},
-        "y": {"field": "y", "type": "ordinal", "title": y_axis, "sort": None},
-        "color": {"field": "regime", "type": "nominal", "scale": _REGIME_SCALE},
-        "opacity": {"field": "share", "type": "quantitative", "scale": {"domain": [0, 1]}},
-        "tooltip": [{"field": "x", "title": x_axis}, {"field": "y", "title": y_axis},
-                    {"field": "regime"}, {"field": "share", "format": ".0%"}, {"field": "seeds"}]}
-    return spec
+def _axis_value(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 _SLICE_X = ("alpha", "alphas", "t", "offsets", "x")

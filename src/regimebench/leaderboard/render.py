@@ -3,72 +3,86 @@
 The site is plain files with relative links, so it works from ``file://``, from
 ``bench leaderboard serve`` and from GitHub Pages alike::
 
-    index.html                overview: problems × solvers matrix
-    problems/<name>.html      ranking, Pareto plot, regime maps, failures, published context
+    index.html                overview: the best entry per (problem, task), then the matrix
+    problems/<name>.html      per task and budget: ranking, charts; regime maps; published context
     solvers/<name>.html       results across problems, solver.toml, README
-    runs/<group>.html         one per (problem, task, solver@hash, budget, cell): seeds, curves
-    regimes.html, about.html  definitions; how to cite and submit
+    runs/<group>.html         one per (problem, task, solver@hash, budget, cell): seeds, curves,
+                              the reproduce block
+    methods.html              the definition of every statistic, label and budget unit shown
+    regimes.html, about.html  regimes across problems and docs/regimes.md; how to cite and submit
     records/<group>/seed-<k>.json   the raw records every number links to
     leaderboard.csv, runs.json      the aggregates as data
-    static/                   CSS, our sort and chart glue, the vendored Vega bundle
+    static/                   CSS, our sort/filter/chart glue, the vendored Vega bundle
 
 Autoescaping is on for every template and undefined variables are errors, so a solver named
 ``<script>alert(1)</script>`` is shown as text and a template typo fails the build. File names
 come from :func:`safe_name`, never from raw record fields.
+
+**Every statistic shown is defined.** Templates write a statistic's label only through
+``stat(name)``, which links it to its definition on the methods page and fails the build when
+``name`` is not in :data:`regimebench.stats.DEFINITIONS`; the names used are collected in
+:attr:`BuildReport.displayed` (the tests check them and scan the pages for unlinked labels).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
-import hashlib
-import io
 import json
 import math
+import os
 import re
 import shutil
 import tempfile
-import tomllib
-from collections.abc import Mapping
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .aggregate import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, REGIMES, Group, aggregate
+from .. import stats
+from ._paths import safe_name  # re-exported: the site's file names
+from .aggregate import REGIMES, aggregate
+from .exports import to_csv, to_json
 from .load import finite, load_runs
+from .palette import REGIME_COLOURS, solver_styles
+from .ranking import BASELINE_NOTES, BASELINES, DEFAULT_BASELINE, budget_sort_key, load_published
+from .views import budget_description, overview, problem_views, solver_views
 
-__all__ = ["build_site", "BuildReport", "SiteError", "check_out", "safe_name"]
+__all__ = ["build_site", "BuildReport", "SiteError", "check_out", "safe_name", "def_anchor",
+           "SITE_MARKER", "FAVICON"]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-
-
-def safe_name(text: str, salt: str | None = None) -> str:
-    """A file-name-safe slug of ``text``; with ``salt``, a short hash keeps distinct keys apart."""
-    slug = re.sub(r"[^A-Za-z0-9._=,-]+", "_", text).strip("._")[:120] or "x"
-    if salt is not None:
-        slug += "-" + hashlib.sha1(salt.encode()).hexdigest()[:8]
-    return slug
+SITE_MARKER = ".regimebench-site"
+#: Inline SVG favicon (a data URI: nothing to fetch, no 404 for /favicon.ico).
+FAVICON = ("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"
+           "%3Crect width='16' height='16' rx='3' fill='%2312263f'/%3E"
+           "%3Cpath d='M3 12h2V8H3zm4 0h2V4H7zm4 0h2V6h-2z' fill='%23fff'/%3E%3C/svg%3E")
 
 
 @dataclass
 class BuildReport:
-    """What a build did: counts for the CLI, and the warnings about skipped files."""
+    """What a build did: counts for the CLI, the warnings about skipped files, and the names of
+    the statistics its pages show (each links to its definition)."""
 
     out: Path
     records: int
     groups: int
     pages: int
     warnings: list[str] = field(default_factory=list)
+    displayed: set[str] = field(default_factory=set)
+
+
+class SiteError(ValueError):
+    """The output folder cannot be used (the CLI shows it on one line)."""
 
 
 # ----------------------------------------------------------------------------------- formatting
-def _fmt_log_err(x: float | None) -> str:
-    """A log10 error as a rel. L2 in scientific notation; +∞ is a failure, never a blank."""
+def _fmt_err(x: float | None) -> str:
+    """A rel. L2 in scientific notation; +∞ is a failure, never a blank."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "—"
     if math.isinf(x):
         return "failed (∞)" if x > 0 else "0"
-    return f"{10 ** x:.2e}"
+    return f"{x:.2e}"
 
 
 def _fmt_sci(x: Any, digits: int = 2) -> str:
@@ -84,6 +98,10 @@ def _fmt_secs(x: Any) -> str:
     v = finite(x)
     if v is None:
         return "—"
+    if v >= 3600:
+        return f"{v / 3600:.1f} h"
+    if v >= 600:
+        return f"{v / 60:.0f} min"
     return f"{v:.0f} s" if v >= 100 else f"{v:.1f} s"
 
 
@@ -106,65 +124,94 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-def _markdown(text: str):
-    """README text as HTML: CommonMark with raw HTML disabled (so it is escaped, never run)."""
+def _p(x: float) -> str:
+    """A p-value with two significant digits."""
+    return f"{x:.2g}"
+
+
+def _markdown(text: str, shift: int = 2):
+    """Markdown as HTML: CommonMark plus GFM tables and strikethrough, raw HTML disabled (so it
+    is escaped, never run); headings shifted down ``shift`` levels to sit under the page's."""
     from markdown_it import MarkdownIt
     from markupsafe import Markup
 
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False})
-    return Markup(md.render(text))  # noqa: S704 - markdown-it escapes all raw HTML with html=False
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
+        ["table", "strikethrough"])
+    html = md.render(text or "")
+    if shift:
+        html = re.sub(r"<(/?)h([1-6])\b", lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + shift)}",
+                      html)
+    html = html.replace("<table>", '<div class="scroll"><table>').replace(
+        "</table>", "</table></div>")
+    return Markup(html)  # noqa: S704 - markdown-it escapes all raw HTML with html=False
 
 
-def _environment():
+def _doc_text(text: str):
+    """The first paragraph of a docstring as HTML: ````x```` and ``:role:`x``` become code."""
+    from markupsafe import Markup, escape
+
+    first = " ".join((text or "").split("\n\n")[0].split())
+    html = re.sub(r"(?::[a-z]+:)?`{1,2}~?([^`]+?)`{1,2}", lambda m: f"<code>{m.group(1)}</code>",
+                  str(escape(first)))
+    return Markup(html)  # noqa: S704 - built from escaped text
+
+
+def def_anchor(name: str) -> str:
+    """The methods page's anchor of a statistic: ``"median rel. L2"`` → ``"def-median-rel-l2"``."""
+    return "def-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _environment(displayed: set[str]):
     try:
         import jinja2
     except ImportError:  # pragma: no cover - the CLI turns this into a one-line hint
         raise ImportError("the leaderboard needs Jinja2: pip install 'regimebench[site]'") from None
+    from markupsafe import Markup, escape
+
+    from ..outcomes import FailureMode, FailureReason, Regime, Status
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(PACKAGE_DIR / "templates"),
         autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
-    env.filters.update(err=_fmt_log_err, sci=_fmt_sci, secs=_fmt_secs, evals=_fmt_evals,
-                       sortval=_sort_value, pct=_pct, markdown=_markdown)
-    env.globals.update(regimes=REGIMES, isinf=math.isinf)
+
+    @jinja2.pass_context
+    def stat(ctx, name: str, text: str | None = None):
+        """A statistic's label, linked to its definition; unknown names fail the build."""
+        if name not in stats.DEFINITIONS:
+            raise KeyError(f"statistic {name!r} is shown but not defined in "
+                           "regimebench.stats.DEFINITIONS")
+        displayed.add(name)
+        return Markup(f'<a class="stat" href="{escape(ctx["root"])}methods.html#'
+                      f'{def_anchor(name)}">{escape(text or name)}</a>')
+
+    @jinja2.pass_context
+    def label(ctx, member):
+        """An outcome label (regime, failure mode, status) linked to its definition."""
+        kind = type(member).__name__.lower() if not isinstance(member, str) else None
+        if kind is None:  # a plain string: find its vocabulary
+            for vocab in (Regime, FailureMode, Status, FailureReason):
+                if member in {m.value for m in vocab}:
+                    member, kind = vocab(member), vocab.__name__.lower()
+                    break
+        if kind is None:
+            return Markup(f'<a class="label" href="{escape(ctx["root"])}methods.html#'
+                          f'other-failure-labels">{escape(member)}</a>')
+        return Markup(f'<a class="label" href="{escape(ctx["root"])}methods.html#{kind}-'
+                      f'{escape(member.value)}">{escape(member.value)}</a>')
+
+    env.filters.update(err=_fmt_err, sci=_fmt_sci, secs=_fmt_secs, evals=_fmt_evals,
+                       sortval=_sort_value, pct=_pct, p=_p, markdown=_markdown, doc=_doc_text,
+                       margin=stats.format_margin, budget=budget_description)
+    env.globals.update(regimes=REGIMES, isinf=math.isinf, isnan=math.isnan, Status=Status,
+                       stat=stat, label=label, def_anchor=def_anchor, favicon=FAVICON,
+                       solves=stats.solves,
+                       regime_colours=REGIME_COLOURS)
     return env
 
 
-# ----------------------------------------------------------------------------------- views
-@dataclass
-class TaskView:
-    name: str
-    info: Any  # TaskInfo or None (a task only seen in records)
-    groups: list[Group]  # canonical cell, best first within tier
-    cell_groups: list[Group]  # regime-map cells
-    charts: dict[str, Any]
-
-
-@dataclass
-class ProblemView:
-    name: str
-    href: str
-    spec: Any  # ProblemSpec or None
-    tasks: list[TaskView]
-    published: list[dict[str, Any]]
-    readme: str | None
-
-    @property
-    def has_runs(self) -> bool:
-        return any(t.groups or t.cell_groups for t in self.tasks)
-
-
-@dataclass
-class SolverView:
-    name: str
-    href: str
-    spec: Any  # SolverSpec or None
-    toml: str | None
-    readme: str | None
-    groups: list[Group]
-
-
+# ----------------------------------------------------------------------------------- catalogue
 def _catalogue() -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """Problem and solver specs from the catalogue; entries that fail to load become warnings."""
     from ..problem import list_problems, load_problem
@@ -184,61 +231,20 @@ def _catalogue() -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     return problems, solvers, warnings
 
 
-def _published() -> dict[str, list[dict[str, Any]]]:
-    return tomllib.loads((PACKAGE_DIR / "published.toml").read_text())
+README_LIMIT = 1 << 20  # no README, solver.toml or CITATION.cff of the catalogue is near 1 MiB
 
 
 def _read_text(path: Path | None) -> str | None:
-    try:
-        return path.read_text() if path is not None and path.is_file() else None
-    except (OSError, UnicodeDecodeError):
+    """A catalogue text file, or ``None``: regular files only, never through a link (a README
+    linked to a file outside the catalogue must not be published), at most 1 MiB."""
+    from ..safe_io import UnsafeFile, read_regular
+
+    if path is None:
         return None
-
-
-def _problem_views(groups: list[Group], problems: Mapping[str, Any],
-                   hrefs: Mapping[tuple, str]) -> list[ProblemView]:
-    from . import charts
-
-    published = _published()
-    names = list(problems) + sorted({g.problem for g in groups} - set(problems))
-    views = []
-    for name in names:
-        spec = problems.get(name)
-        mine = [g for g in groups if g.problem == name]
-        task_names = list(spec.tasks) if spec else []
-        task_names += sorted({g.task for g in mine} - set(task_names))
-        tasks = []
-        for t in task_names:
-            info = spec.tasks.get(t) if spec else None
-            canon = [g for g in mine if g.task == t and not g.cell]
-            cells = [g for g in mine if g.task == t and g.cell]
-            rel = {k: "../" + v for k, v in hrefs.items()}
-            chart = {
-                "pareto": charts.pareto(canon, rel, f"{name} / {t}: error vs device-seconds"),
-                "failures": charts.failure_bars(canon + cells, f"{name} / {t}: failure modes"),
-                "regime_map": (charts.regime_map(cells, info.difficulty.name, info.data.name,
-                                                 f"{name} / {t}: majority regime per cell")
-                               if info else None),
-            }
-            tasks.append(TaskView(t, info, canon, cells, chart))
-        readme = _read_text(spec.folder / "README.md") if spec else None
-        views.append(ProblemView(name, f"problems/{safe_name(name)}.html", spec, tasks,
-                                 published.get(name, []), readme))
-    return views
-
-
-def _solver_views(groups: list[Group], solvers: Mapping[str, Any]) -> list[SolverView]:
-    names = list(solvers) + sorted({g.solver for g in groups} - set(solvers))
-    views = []
-    for name in names:
-        spec = solvers.get(name)
-        folder = getattr(spec, "folder", None)
-        views.append(SolverView(
-            name, f"solvers/{safe_name(name, salt=name)}.html", spec,
-            _read_text(folder / "solver.toml") if folder else None,
-            _read_text(folder / "README.md") if folder else None,
-            [g for g in groups if g.solver == name]))
-    return views
+    try:
+        return read_regular(path, README_LIMIT).decode()
+    except (UnsafeFile, OSError, UnicodeDecodeError):
+        return None
 
 
 def _citation() -> tuple[str | None, str | None]:
@@ -267,62 +273,19 @@ def _citation() -> tuple[str | None, str | None]:
     return text, bib
 
 
-def _regime_defs(doc: str) -> list[tuple[str, str, str]]:
-    """(label, name, definition) rows parsed from the labels module's docstring.
+def _regimes_guide() -> str | None:
+    """``docs/regimes.md`` of the checkout (absent from an installed wheel: the page says so)."""
+    from .._catalogue import catalogue_root
 
-    The docstring is the single source of the definitions; lines look like
-    ````I``   Well-Trained  — normalised training loss < T_train …``.
-    """
-    rows = []
-    for line in doc.splitlines():
-        m = re.match(r"^\s*``([^`]+)``\s+(.*?)\s*$", line)
-        if not m:
-            continue
-        label, rest = m.groups()
-        name, _, text = rest.partition("—") if "—" in rest else ("", "", rest)
-        rows.append((label, name.strip(), text.strip().rstrip(";.")))
-    return rows
+    return _read_text(catalogue_root() / "docs" / "regimes.md")
 
 
-# ----------------------------------------------------------------------------------- downloads
-def _csv(groups: list[Group], hrefs: Mapping[tuple, str]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["problem", "problem_version", "task", "solver", "config_hash", "budget", "cell",
-                "seeds", "failed", "median_rel_l2", "q25_rel_l2", "q75_rel_l2", "ci_low", "ci_high",
-                "successes", "success_low", "success_high", "evals_to_target",
-                "device_seconds", "devices", "run_page"])
-    for g in groups:
-        def e(x):
-            return "inf" if math.isinf(x) else ("" if math.isnan(x) else f"{10 ** x:.6e}")
-        w.writerow([g.problem, g.problem_version, g.task, g.solver, g.config_hash, g.budget,
-                    g.cell_label, g.n, g.failed, e(g.median), e(g.q25), e(g.q75), e(g.ci_low),
-                    e(g.ci_high), g.successes, f"{g.success_low:.4f}", f"{g.success_high:.4f}",
-                    g.evals_to_target, f"{g.device_seconds:.2f}", ";".join(g.devices),
-                    hrefs[g.key]])
-    return buf.getvalue()
+def _budget_table(problems: dict[str, Any]) -> tuple[list[str], list[tuple[str, list[int]]]]:
+    """Tiers and, per problem, the gradient-evaluation equivalents of each tier."""
+    from ..budget import TIERS, tier_evals
 
-
-def _json_groups(groups: list[Group], hrefs: Mapping[tuple, str]) -> str:
-    def num(x):
-        return None if x is None or math.isnan(x) else ("inf" if math.isinf(x) else x)
-
-    rows = [{
-        "problem": g.problem, "problem_version": g.problem_version, "task": g.task,
-        "solver": g.solver, "config_hash": g.config_hash, "budget": g.budget, "cell": g.cell,
-        "seeds": [{"seed": s.seed, "status": s.status, "rel_l2": num(s.rel_l2),
-                   "record": f"records/{g.slug}/seed-{s.seed}.json"} for s in g.seeds],
-        "log10_rel_l2": {"median": num(g.median), "q25": num(g.q25), "q75": num(g.q75),
-                         "ci95": [num(g.ci_low), num(g.ci_high)]},
-        "success": {"k": g.successes, "n": g.n, "wilson95": [g.success_low, g.success_high],
-                    "target": g.target},
-        "regimes": g.regimes, "failure_modes": g.failure_modes,
-        "time_to_target": {"reached": g.reached, "median_evals": num(g.evals_to_target),
-                           "median_seconds": num(g.seconds_to_target)},
-        "device_seconds": g.device_seconds, "devices": g.devices, "run_page": hrefs[g.key],
-    } for g in groups]
-    return json.dumps({"bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED},
-                       "groups": rows}, indent=1)
+    return list(TIERS), [(name, [tier_evals(t, spec.budgets) for t in TIERS])
+                         for name, spec in problems.items()]
 
 
 # ----------------------------------------------------------------------------------- build
@@ -334,13 +297,6 @@ def _copy_static(out: Path) -> None:
                     ignore=shutil.ignore_patterns("__pycache__", "*.py"))
 
 
-SITE_MARKER = ".regimebench-site"
-
-
-class SiteError(ValueError):
-    """The output folder cannot be used (the CLI shows it on one line)."""
-
-
 def check_out(out: Path) -> None:
     """Refuse to replace a non-empty folder that is not a previous build (it would be deleted)."""
     if out.exists() and not out.is_dir():
@@ -350,6 +306,23 @@ def check_out(out: Path) -> None:
                         "regimebench; refusing to replace it (choose an empty or new folder)")
 
 
+def _swap_in(tmp: Path, out: Path) -> None:
+    """Put the finished build ``tmp`` at ``out``: the old site is renamed aside first and
+    removed only after the new one is in place, so ``out`` is never half-written."""
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+        os.replace(out, old / "site")
+    try:
+        os.replace(tmp, out)
+    except BaseException:
+        if old is not None:
+            os.replace(old / "site", out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def build_site(runs: Path, out: Path) -> BuildReport:
     """Build the whole site from the records under ``runs`` into ``out`` (replaced atomically).
 
@@ -357,6 +330,8 @@ def build_site(runs: Path, out: Path) -> BuildReport:
     page rendered, so a failed build leaves the previous site intact.
     """
     from ..labels import FAILURE_MODES
+    from ..outcomes import VOCABULARIES
+    from ..reproduce import tolerance_for
     from . import charts
 
     out = Path(out)
@@ -366,17 +341,28 @@ def build_site(runs: Path, out: Path) -> BuildReport:
     warnings += cat_warnings
     groups = aggregate(loaded, problems)
     hrefs = {g.key: f"runs/{g.slug}.html" for g in groups}
-    pviews = _problem_views(groups, problems, hrefs)
-    sviews = _solver_views(groups, solvers)
+    solver_names = list(solvers) + sorted({g.solver for g in groups} - set(solvers))
+    styles = solver_styles(solver_names)
+    pviews = problem_views(groups, problems, load_published(), hrefs, styles, _read_text)
+    sviews = solver_views(groups, solvers, styles, _read_text)
+    ov = overview(groups, pviews, solvers, solver_names)
     phref = {p.name: p.href for p in pviews}
     shref = {s.name: s.href for s in sviews}
     cff, bib = _citation()
-    env = _environment()
+    displayed: set[str] = set()
+    env = _environment(displayed)
     now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    mode_totals = Counter()  # seeds with each failure mode, over every group
+    for g in groups:
+        mode_totals.update(g.failure_modes)
+    tiers, budget_rows = _budget_table(problems)
     common = {"built": now, "n_records": len(loaded), "n_groups": len(groups),
               "skipped": warnings, "problem_href": phref, "solver_href": shref,
-              "run_href": hrefs, "failure_defs": FAILURE_MODES, "regime_colours":
-              charts.REGIME_COLOURS}
+              "run_href": hrefs, "styles": styles, "failure_defs": FAILURE_MODES,
+              "stat_defs": stats.DEFINITIONS, "baselines": BASELINES,
+              "baseline_notes": BASELINE_NOTES,
+              "default_baseline": DEFAULT_BASELINE, "default_budget": ov.default,
+              "runs_dir": Path(runs).as_posix()}
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -391,7 +377,7 @@ def build_site(runs: Path, out: Path) -> BuildReport:
             target.write_text(html)
             pages += 1
 
-        page("index.html", "index.html", problems=pviews, solvers=sviews)
+        page("index.html", "index.html", ov=ov, problems=pviews, solvers=sviews)
         for p in pviews:
             page("problem.html", p.href, p=p)
         for s in sviews:
@@ -403,33 +389,25 @@ def build_site(runs: Path, out: Path) -> BuildReport:
                 "snr": charts.seed_curves(g.seeds, "snr"),
                 "slice": charts.landscape_slice(g.seeds),
             }
-            page("run.html", hrefs[g.key], g=g, charts=run_charts)
+            page("run.html", hrefs[g.key], g=g, charts=run_charts,
+                 reproduce_rtol=tolerance_for(g.problem, g.task))
             for s in g.seeds:
                 dest = tmp / "records" / g.slug / f"seed-{s.seed}.json"
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_text(json.dumps(s.record, indent=1))
-        from collections import Counter
-
-        from .. import labels as labels_module
-        from . import aggregate as aggregate_module
-
-        totals = Counter()
-        for g in groups:
-            totals.update(g.failure_modes)
-        page("regimes.html", "regimes.html", groups=groups, problems=pviews,
-             regime_defs=_regime_defs(labels_module.__doc__ or ""),
-             labels_doc=labels_module.__doc__ or "", aggregate_doc=aggregate_module.__doc__ or "",
-             mode_totals=dict(totals))
+        explicit = sorted({g.budget for g in groups if "-" in g.budget}, key=budget_sort_key)
+        page("methods.html", "methods.html", vocabularies=VOCABULARIES,
+             mode_totals=dict(mode_totals), tiers=tiers, budget_rows=budget_rows,
+             explicit_budgets=explicit)
+        page("regimes.html", "regimes.html", groups=groups, guide=_regimes_guide())
         page("about.html", "about.html", cff=cff, bibtex=bib)
-        (tmp / "leaderboard.csv").write_text(_csv(groups, hrefs))
-        (tmp / "runs.json").write_text(_json_groups(groups, hrefs))
+        (tmp / "leaderboard.csv").write_text(to_csv(groups, hrefs))
+        (tmp / "runs.json").write_text(to_json(groups, hrefs))
         _copy_static(tmp)
         (tmp / ".nojekyll").write_text("")  # GitHub Pages: serve files as they are
         (tmp / SITE_MARKER).write_text("built by bench leaderboard build; safe to replace\n")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
+        _swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return BuildReport(out, len(loaded), len(groups), pages, warnings)
+    return BuildReport(out, len(loaded), len(groups), pages, warnings, displayed)

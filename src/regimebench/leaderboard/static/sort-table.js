@@ -1,6 +1,7 @@
-// Click a header of a table.sortable to sort its body by that column; click again to reverse.
-// Cells may carry data-value (a number, "Infinity" for failed or missing) to sort numerically;
-// otherwise their text is compared. Written for regimebench; no dependencies.
+// Sort a table.sortable by a column: each sortable header gets a small sort button (the header's
+// label itself may be a link to the statistic's definition, which must stay a plain link).
+// Click again to reverse. Cells may carry data-value (a number, "Infinity" for failed or
+// missing) to sort numerically; otherwise their text is compared. Written for regimebench.
 (function () {
   "use strict";
   function key(cell) {
@@ -23,17 +24,29 @@
       return ascending ? c : -c;
     });
     rows.forEach(function (r) { body.appendChild(r); });
-    Array.prototype.forEach.call(th.parentNode.children, function (h) { h.removeAttribute("aria-sort"); });
+    Array.prototype.forEach.call(th.parentNode.children, function (h) {
+      h.removeAttribute("aria-sort");
+      var b = h.querySelector("button.sort");
+      if (b) b.textContent = "⇅";
+    });
     th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+    th.querySelector("button.sort").textContent = ascending ? "▲" : "▼";
   }
   function init() {
     document.querySelectorAll("table.sortable").forEach(function (table) {
       table.querySelectorAll("thead th").forEach(function (th) {
         if (th.classList.contains("nosort")) return;
-        th.tabIndex = 0;
-        th.title = "sort by this column";
-        th.addEventListener("click", function () { sortBy(table, th); });
-        th.addEventListener("keydown", function (e) { if (e.key === "Enter") sortBy(table, th); });
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "sort";
+        button.title = "sort by this column";
+        button.setAttribute("aria-label", "sort by " + th.textContent.trim());
+        button.textContent = "⇅";
+        button.addEventListener("click", function () { sortBy(table, th); });
+        th.appendChild(button);
+        th.addEventListener("click", function (e) {  // the header's padding sorts too
+          if (e.target === th) sortBy(table, th);
+        });
       });
     });
   }

@@ -1,0 +1,130 @@
+"""Cost estimates of planned runs, calibrated from the seconds that earlier records measured.
+
+``bench batch --all`` orders the official matrix cheapest first and says how long the rest will
+take. The estimate of one run (one plan's unfinished seeds, trained together) is::
+
+    compile seconds + seeds × evaluations × points × seconds per (evaluation × point)
+
+where *points* is the number of sampled points (or pairs) one gradient evaluation touches, the
+sum of the run's sizes. The two constants come from records already on disk, matched as closely
+as they exist:
+
+1. ``entry``: records of the same (problem, task, entry configuration), any budget;
+2. ``problem``: records of the same (problem, task), any entry;
+3. ``all records``: every record given;
+4. ``default``: :data:`DEFAULT_SECONDS_PER_POINT_EVAL` and :data:`DEFAULT_COMPILE_S`.
+
+A record's rate is its ``timing.seed_wall_s`` (one seed's training, compilation excluded) over
+``evals_done × points``; the median over the matching records is used. Crashed records measured
+nothing and are ignored. The result is wall-clock seconds of sequential training on a machine like
+the one that wrote the calibrating records; it is an estimate for planning, not a measurement.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Estimate", "CostModel", "DEFAULT_SECONDS_PER_POINT_EVAL", "DEFAULT_COMPILE_S",
+           "format_seconds"]
+
+# Fallbacks when no record matches at all: the order of the helmholtz pinn-mlp-adam cpu-tier
+# records in leaderboard/runs (43 s per seed for 3000 evaluations of 640 points on 2 cores,
+# 2.2e-5 s; 15 s of compilation). Rounded: they only order work until real records exist.
+DEFAULT_SECONDS_PER_POINT_EVAL = 2e-5
+DEFAULT_COMPILE_S = 20.0
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Estimated seconds of one run and where the constants came from."""
+
+    seconds: float
+    seeds: int
+    evals: int
+    points: int
+    source: str  # entry, problem, all records, default
+    calibration_records: int
+
+
+def _points(sizes: Mapping[str, Any]) -> int:
+    return max(1, sum(int(v) for v in sizes.values() if isinstance(v, (int, float))))
+
+
+def _measurement(record: Mapping[str, Any]) -> tuple[float, float | None] | None:
+    """(seconds per evaluation × point, compile seconds) of one record, if it measured them."""
+    if record.get("status") not in ("ok", "failed"):
+        return None
+    timing = record.get("timing") or {}
+    seconds = timing.get("seed_wall_s")
+    evals = record.get("evals_done") or 0
+    sizes = (record.get("spec") or {}).get("sizes") or {}
+    if not isinstance(seconds, (int, float)) or seconds <= 0 or evals <= 0 or not sizes:
+        return None
+    compile_s = timing.get("compile_s")
+    compile_s = float(compile_s) if isinstance(compile_s, (int, float)) else None
+    return float(seconds) / (evals * _points(sizes)), compile_s
+
+
+class CostModel:
+    """Per-(evaluation × point) rates and compile times, learned from records.
+
+    >>> CostModel([]).estimate("helmholtz", "forward", "pinn-mlp-adam", "0", {"pde": 640},
+    ...                        evals=3000, seeds=1).source
+    'default'
+    """
+
+    def __init__(self, records: Iterable[Mapping[str, Any]]):
+        rates: dict[tuple, list[float]] = defaultdict(list)
+        compiles: dict[tuple, list[float]] = defaultdict(list)
+        for rec in records:
+            m = _measurement(rec)
+            if m is None:
+                continue
+            s = rec["spec"]
+            for key in self._keys(s.get("problem"), s.get("task"), s.get("solver"),
+                                  s.get("config_hash")):
+                rates[key].append(m[0])
+                if m[1] is not None:
+                    compiles[key].append(m[1])
+        self._rates = {k: statistics.median(v) for k, v in rates.items()}
+        self._counts = {k: len(v) for k, v in rates.items()}
+        self._compiles = {k: statistics.median(v) for k, v in compiles.items()}
+
+    @staticmethod
+    def _keys(problem, task, solver, config_hash) -> list[tuple]:
+        return [("entry", problem, task, solver, config_hash), ("problem", problem, task),
+                ("all records",)]
+
+    def estimate(self, problem: str, task: str, solver: str, config_hash: str,
+                 sizes: Mapping[str, Any], *, evals: int, seeds: int) -> Estimate:
+        """Estimated seconds to train ``seeds`` seeds of one run together (0 seeds: 0 s)."""
+        points = _points(sizes)
+        for key in self._keys(problem, task, solver, config_hash):
+            if key in self._rates:
+                rate, source, n = self._rates[key], key[0], self._counts[key]
+                compile_s = self._compiles.get(key, DEFAULT_COMPILE_S)
+                break
+        else:
+            rate, source, n = DEFAULT_SECONDS_PER_POINT_EVAL, "default", 0
+            compile_s = DEFAULT_COMPILE_S
+        seconds = (compile_s + seeds * evals * points * rate) if seeds else 0.0
+        return Estimate(seconds, seeds, evals, points, source, n)
+
+    def estimate_planned(self, planned: Any, seeds: int) -> Estimate:
+        """:meth:`estimate` for ``seeds`` seeds of a :class:`~regimebench.planner.Planned`."""
+        spec = planned.specs[0]
+        return self.estimate(spec.problem, spec.task, spec.solver, spec.config_hash,
+                             planned.sizes, evals=planned.evals, seeds=seeds)
+
+
+def format_seconds(seconds: float) -> str:
+    """``42 s``, ``7.5 min``, ``3.2 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
