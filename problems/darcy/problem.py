@@ -47,6 +47,7 @@ import numpy as np
 from regimebench.derivatives import gradient, laplacian
 from regimebench.outcomes import TermRole
 from regimebench.problem import (
+    HardConstraint,
     AbstractTask,
     EvalSet,
     PointwiseTask,
@@ -97,6 +98,9 @@ class DarcyForward(PointwiseTask):
     lower: ClassVar[tuple[float, ...]] = LOWER
     upper: ClassVar[tuple[float, ...]] = UPPER
     out_size: ClassVar[int] = 1
+    # u = 0 on all four edges: a hard constraint makes the boundary term exact
+    hard_constraint: ClassVar[HardConstraint | None] = HardConstraint(
+        faces=((0, -1), (0, 1), (1, -1), (1, 1)), terms=("bc",))
 
     sigma: jax.Array
     eval_set: EvalSet

@@ -14,6 +14,10 @@ is 1 at the opposite face (or the centre), so ``φ`` is a product of normalised 
 lifting is given in *physical* coordinates (the task's ``lower``/``upper`` map ``z`` back), since
 that is how problems state their data.
 
+Entries ask for it with ``hard_constraint = true`` in ``[architecture]``; the task supplies
+the faces, the lifting and the terms made exact through its declared
+:class:`~regimebench.problem.HardConstraint` (:func:`constrain`, :func:`exact_terms`).
+
 Example (Burgers: u = −sin(πx) at t = 0 and u = 0 at x = ±1, points ``(t, x)``)::
 
     model = BoxConstraint(net, faces=((0, -1), (1, -1), (1, +1)),
@@ -29,7 +33,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-__all__ = ["BoxConstraint", "box_distance", "parse_faces"]
+__all__ = ["BoxConstraint", "box_distance", "parse_faces", "constrain", "exact_terms"]
 
 Face = tuple[int, int]
 
@@ -106,3 +110,25 @@ class BoxConstraint(eqx.Module):
             x = lo + (z + 1.0) * (hi - lo) / 2.0
             constrained = constrained + jnp.asarray(self.lifting(x), z.dtype).reshape(-1)
         return out.at[idx].set(constrained)
+
+
+def _declaration(task):
+    hc = getattr(task, "hard_constraint", None)
+    if hc is None:
+        raise ValueError(f"hard_constraint: problem {task.problem!r} task {task.task!r} declares "
+                         "no hard constraint (HardConstraint in its problem.py)")
+    return hc
+
+
+def constrain(net: eqx.Module, task) -> BoxConstraint:
+    """``net`` wrapped in the hard constraint ``task`` declares
+    (:attr:`regimebench.problem.PointwiseTask.hard_constraint`); a one-line ``ValueError`` if
+    it declares none."""
+    hc = _declaration(task)
+    return BoxConstraint(net, faces=hc.faces, lower=task.lower, upper=task.upper,
+                         lifting=hc.lifting, outputs=hc.outputs)
+
+
+def exact_terms(task) -> tuple[str, ...]:
+    """The loss terms the declared hard constraint of ``task`` satisfies exactly."""
+    return tuple(_declaration(task).terms)
