@@ -28,8 +28,8 @@ import jax.numpy as jnp
 from regimebench.derivatives import partial, second_partial
 from regimebench.outcomes import TermRole
 from regimebench.problem import (
-    HardConstraint,
     EvalSet,
+    HardConstraint,
     PointwiseTask,
     problem_spec,
     tensor_grid_eval_set,

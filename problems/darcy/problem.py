@@ -47,9 +47,9 @@ import numpy as np
 from regimebench.derivatives import gradient, laplacian
 from regimebench.outcomes import TermRole
 from regimebench.problem import (
-    HardConstraint,
     AbstractTask,
     EvalSet,
+    HardConstraint,
     PointwiseTask,
     model_dtype,
     problem_spec,

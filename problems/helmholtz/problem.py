@@ -16,8 +16,8 @@ import jax.numpy as jnp
 from regimebench.derivatives import laplacian
 from regimebench.outcomes import TermRole
 from regimebench.problem import (
-    HardConstraint,
     EvalSet,
+    HardConstraint,
     PointwiseTask,
     problem_spec,
     tensor_grid_eval_set,
