@@ -106,7 +106,8 @@ def test_hard_constraint_terms_leave_the_step(task):
     Gram matrix and its Cholesky dominate, ∝ N² and N³)."""
     def cost(arch):
         solver = tiny_solver([{"kind": "natural_gradient", "fresh_line_search": False,
-                               "space": "woodbury"}], architecture=arch)
+                               "space": "woodbury", "grid_size": 2}],
+                             architecture=arch)
         setup = build_setup(task, solver, SIZES)
         (phase,) = build_phases(solver)
         keys = jnp.stack([jax.random.key_data(jax.random.key(0))])
@@ -119,12 +120,12 @@ def test_hard_constraint_terms_leave_the_step(task):
 
 
 def test_hard_constraint_needs_a_declaration():
-    burgers_like = load_problem("lid-driven-cavity")
-    t = burgers_like.make_task("forward", burgers_like.resolve_params("forward"),
-                               burgers_like.sizes("forward", "smoke"))
+    cavity = load_problem("lid-driven-cavity")
+    t = cavity.make_task("forward", cavity.resolve_params("forward"),
+                         cavity.sizes("forward", "smoke"))
     solver = tiny_solver([{"kind": "adam"}], architecture=HARD_MLP)
     with pytest.raises(ValueError, match="declares no hard constraint"):
-        train(t, solver, 2, burgers_like.sizes("forward", "smoke"), [0], n_log=1)
+        train(t, solver, 2, cavity.sizes("forward", "smoke"), [0], n_log=1)
     with pytest.raises(SolverSpecError, match="'hard_constraint': expected bool"):
         tiny_solver(architecture={"kind": "mlp", "width": 8, "depth": 2,
                                   "hard_constraint": "yes"})
