@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import pytest
@@ -17,7 +18,8 @@ from helpers import tiny_solver
 from regimebench.components import optimizers
 from regimebench.components.natural_gradient import cholesky_flops
 from regimebench.engine import measure_step_cost, programs
-from regimebench.engine.setup import build_phases, build_setup
+from regimebench.engine.setup import PhaseBudget, build_phases, build_setup
+from regimebench.engine.step import train_step
 from regimebench.problem import load_problem
 from regimebench.solver import SolverSpecError
 from regimebench.train import train
@@ -129,3 +131,27 @@ def test_hard_constraint_needs_a_declaration():
     with pytest.raises(SolverSpecError, match="'hard_constraint': expected bool"):
         tiny_solver(architecture={"kind": "mlp", "width": 8, "depth": 2,
                                   "hard_constraint": "yes"})
+
+
+def test_search_batch_is_redrawn_every_search_every_steps(task):
+    """The fresh line-search batch is the task's own points, independent of the training batch,
+    kept for ``search_every`` steps and then redrawn (the seed's key moves on every step)."""
+    solver = tiny_solver([{"kind": "natural_gradient", "search_every": 2, "grid_size": 2}],
+                         architecture={"kind": "mlp", "width": 4, "depth": 1})
+    setup = build_setup(task, solver, SIZES)
+    (phase,) = build_phases(solver)
+    keys = jnp.stack([jax.random.key_data(jax.random.key(0))])
+    state = jax.tree.map(lambda x: x[0], programs.init_phase_group(
+        setup, phase, programs.init_group(setup, keys)))
+    step = eqx.filter_jit(lambda s, i: train_step(setup, phase, PhaseBudget.of(1e9, 1.0, 1.0),
+                                                  s, i, i))
+    searches = []
+    for i in range(4):
+        state = step(state, jnp.asarray(i, jnp.int32))
+        searches.append(state.opt_state.search)
+    same = [all(bool(jnp.array_equal(a[k], b[k])) for k in a)
+            for a, b in zip(searches, searches[1:])]
+    assert same == [True, False, True]  # redrawn at steps 2 (and 0): kept within a pair
+    assert {k: v.shape for k, v in searches[0].items()} == {k: v.shape
+                                                             for k, v in state.batch.items()}
+    assert not jnp.array_equal(searches[0]["pde"], state.batch["pde"])
