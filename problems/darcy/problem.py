@@ -130,6 +130,12 @@ class DarcyForward(PointwiseTask):
 
         return {"pde": jax.vmap(pde)(batch["pde"]), "bc": jax.vmap(u)(batch["bc"])[:, 0]}
 
+    def residual_scales(self, batch):
+        """The PDE residual is ``a(x)`` times that of ``−Δu − ∇log a·∇u − 1/a``: unweighted, the
+        low-``a`` regions, where ``u`` curves most, count up to (max a / min a)² less."""
+        x = batch["pde"]
+        return {"pde": _ref().coefficient(x[:, 0], x[:, 1], self.sigma, xp=jnp), "bc": None}
+
 
 # ---------------------------------------------------------------------------------------------
 # operator

@@ -258,6 +258,15 @@ class AbstractTask(eqx.Module):
         """
         return net
 
+    def residual_scales(self, batch: Batch) -> dict[str, jax.Array | None]:
+        """The natural size of each term's residual at each point of ``batch``: ``(n,)``
+        positive values, or ``None`` (the default, every term): a factor that multiplies the
+        whole residual (darcy's strong form is ``a(x)`` times ``−Δu − ∇log a·∇u − 1/a``), so
+        that dividing by it makes points of the domain comparable. Weightings may use it
+        (``residual_scale``: per-point weights ``1/s²``); the task's loss never does."""
+        del batch
+        return {k: None for k in self.term_names}
+
     def extra_metrics(self, model: Any) -> dict[str, jax.Array]:
         """Problem-specific end-of-run metrics (e.g. error by time slice). Empty by default.
 

@@ -104,12 +104,13 @@ def _canonical_json(options: Mapping[str, Any]) -> str:
 def build_setup(task: AbstractTask, solver: SolverSpec, sizes: Mapping[str, int]) -> Setup:
     """The :class:`Setup` of ``task`` trained by ``solver`` at ``sizes``."""
     dtype = solver.dtype
-    weighting = weightings.get(solver.weighting.kind)(**solver.weighting.options).bind(task)
+    view = training_view(task, DTYPES[dtype])
+    # bound to the training view: a weighting that keeps task arrays computes in the entry's dtype
+    weighting = weightings.get(solver.weighting.kind)(**solver.weighting.options).bind(view)
     sampler = samplers.get(solver.sampling.kind)(**solver.sampling.options)
     arch = dict(solver.architecture.options)
     hard = bool(arch.pop("hard_constraint", False))
     model = ModelSpec(solver.architecture.kind, _canonical_json(arch), hard)
-    view = training_view(task, DTYPES[dtype])
 
     def static_part(key):
         return eqx.partition(model.build(view, key), eqx.is_inexact_array)[1]
