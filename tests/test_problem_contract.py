@@ -207,6 +207,28 @@ def test_declared_hard_constraint_is_exact(problem, task_name):
                     assert size > 1e-3, (term, size)
 
 
+@pytest.mark.parametrize("problem", list_problems())
+def test_residual_scales_are_positive_per_point(problem):
+    """Declared residual scales (:meth:`AbstractTask.residual_scales`) name the task's terms and
+    give one positive, finite value per point of that term."""
+    spec = load_problem(problem)
+    for task_name in spec.tasks:
+        if task_name == "operator":  # operator tasks are batches of fields, no point scales
+            continue
+        sizes = spec.sizes(task_name, "smoke")
+        # in a float32 entry's training view: scales come in the entry's dtype
+        task = training_view(spec.make_task(task_name, spec.resolve_params(task_name), sizes),
+                             jnp.float32)
+        batch = task.sample(jax.random.key(0), sizes, jnp.float32)
+        scales = task.residual_scales(batch)
+        assert set(scales) == set(task.term_names)
+        shapes = eqx.filter_eval_shape(task.residuals, _model(task, jax.random.key(1)), batch)
+        for term, s in scales.items():
+            if s is not None:
+                assert s.shape == (shapes[term].shape[0],) and s.dtype == jnp.float32, term
+                assert bool(jnp.all(jnp.isfinite(s) & (s > 0))), term
+
+
 def test_toy_problem_from_the_template_trains(toy_root, monkeypatch):
     """The copied template is a working problem end to end (a few steps, one seed)."""
     from regimebench.train import train

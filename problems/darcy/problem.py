@@ -133,8 +133,9 @@ class DarcyForward(PointwiseTask):
     def residual_scales(self, batch):
         """The PDE residual is ``a(x)`` times that of ``−Δu − ∇log a·∇u − 1/a``: unweighted, the
         low-``a`` regions, where ``u`` curves most, count up to (max a / min a)² less."""
-        x = batch["pde"]
-        return {"pde": _ref().coefficient(x[:, 0], x[:, 1], self.sigma, xp=jnp), "bc": None}
+        ref = _ref()
+        a = jax.vmap(lambda x: ref.coefficient(x[0], x[1], self.sigma, xp=jnp))(batch["pde"])
+        return {"pde": a, "bc": None}
 
 
 # ---------------------------------------------------------------------------------------------
