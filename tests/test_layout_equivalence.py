@@ -27,7 +27,10 @@ RTOL = 1e-9
 EVALS = 12
 ARCH = {"kind": "mlp", "width": 4, "depth": 2}  # small: compilation dominates; has matrices
 OPTIMIZER_OPTIONS = {"adam": {"lr": 1e-2}, "soap": {"lr": 1e-2, "precondition_frequency": 3},
-                     "lbfgs": {"max_linesearch_steps": 5}}
+                     "lbfgs": {"max_linesearch_steps": 5},
+                     # a short grid and a large damping, so that two steps (≈5 equivalents each)
+                     # fit in the budget and both move the parameters of this tiny network
+                     "natural_gradient": {"grid_size": 6, "damping": 1.0}}
 WEIGHTING_OPTIONS = {"grad_norm": {"every": 3}, "inverse_dirichlet": {"every": 3},
                      "rba": {}, "fixed": {"weights": {"bc": 10.0}}, "causal": {"chunks": 4}}
 # the causal weighting needs a time axis: burgers; every other component runs on helmholtz

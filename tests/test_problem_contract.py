@@ -12,7 +12,9 @@ What a problem must satisfy (see ``regimebench.problem`` and ``problems/_templat
   residuals and predictions (errors are then computed in float64);
 * physics parameters are array leaves (a Python float would be a compile-time constant);
 * the evaluation set's axis ``"t"`` is the task's ``time_axis``; ``periods`` name inputs;
-* ``extra_metrics`` names shadow neither the trainer's nor the generic probes'.
+* ``extra_metrics`` names shadow neither the trainer's nor the generic probes';
+* a declared ``hard_constraint`` is exact: its terms' residuals vanish to round-off for a random
+  constrained network, on valid faces, with a lifting of the right shape.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import zoo_matrix
 from helpers import tiny_solver
 
 from regimebench.components import architectures
+from regimebench.components.hard_constraints import constrain, parse_faces
 from regimebench.diagnostics.fields import field_metrics
 from regimebench.engine.step import log_keys
 from regimebench.outcomes import TermRole
@@ -158,6 +161,72 @@ def test_problem_contract(spec):
             probes)
         extra = eqx.filter_jit(lambda m, t: t.extra_metrics(m))(model, task)
         assert not set(extra) & reserved, set(extra) & reserved
+
+
+def _hard_constrained():
+    out = []
+    for name in list_problems():
+        spec = load_problem(name)
+        out += [pytest.param(name, t, id=f"{name}-{t}") for t in spec.tasks
+                if getattr(spec.task_class(t), "hard_constraint", None) is not None]
+    return out
+
+
+@pytest.mark.parametrize("problem, task_name", _hard_constrained())
+def test_declared_hard_constraint_is_exact(problem, task_name):
+    """Every declared hard constraint makes its terms exact for *any* network: on fresh points
+    of the task's own sampler, a random constrained network's residuals of those terms vanish to
+    round-off (float64: the rescaling z ↔ x and the lifting's data agree to ~1e-16 per unit of
+    the data's slope; 1e-12 leaves room for that and fails on any real mismatch, which is O(1)),
+    while the other terms stay O(1) (the constraint does not trivialise the task)."""
+    spec = load_problem(problem)
+    sizes = spec.sizes(task_name, "smoke")
+    with jax.enable_x64(True):
+        task = spec.make_task(task_name, spec.resolve_params(task_name), sizes)
+        hc = task.hard_constraint
+        in_size, out_size = task.model_io
+        assert parse_faces(hc.faces, in_size) == tuple(sorted(hc.faces))
+        assert hc.terms and set(hc.terms) < set(task.term_names)
+        outputs = tuple(range(out_size)) if hc.outputs is None else hc.outputs
+        if hc.lifting is not None:
+            x = jnp.asarray(task.lower, jnp.float64)
+            assert hc.lifting(x).shape == (len(outputs),)
+        for seed in range(2):
+            net = architectures.get("mlp")(in_size, out_size, key=jax.random.key(seed),
+                                           width=8, depth=2)
+            net = jax.tree.map(lambda v: v.astype(jnp.float64) if eqx.is_inexact_array(v)
+                               else v, net)
+            model = task.build_model(constrain(net, task))
+            batch = task.sample(jax.random.key(10 + seed), sizes, jnp.float64)
+            res = eqx.filter_jit(task.residuals)(model, batch)
+            for term in task.term_names:
+                size = float(jnp.max(jnp.abs(res[term])))
+                if term in hc.terms:
+                    assert size < 1e-12, (term, size)
+                else:
+                    assert size > 1e-3, (term, size)
+
+
+@pytest.mark.parametrize("problem", list_problems())
+def test_residual_scales_are_positive_per_point(problem):
+    """Declared residual scales (:meth:`AbstractTask.residual_scales`) name the task's terms and
+    give one positive, finite value per point of that term."""
+    spec = load_problem(problem)
+    for task_name in spec.tasks:
+        if task_name == "operator":  # operator tasks are batches of fields, no point scales
+            continue
+        sizes = spec.sizes(task_name, "smoke")
+        # in a float32 entry's training view: scales come in the entry's dtype
+        task = training_view(spec.make_task(task_name, spec.resolve_params(task_name), sizes),
+                             jnp.float32)
+        batch = task.sample(jax.random.key(0), sizes, jnp.float32)
+        scales = task.residual_scales(batch)
+        assert set(scales) == set(task.term_names)
+        shapes = eqx.filter_eval_shape(task.residuals, _model(task, jax.random.key(1)), batch)
+        for term, s in scales.items():
+            if s is not None:
+                assert s.shape == (shapes[term].shape[0],) and s.dtype == jnp.float32, term
+                assert bool(jnp.all(jnp.isfinite(s) & (s > 0))), term
 
 
 def test_toy_problem_from_the_template_trains(toy_root, monkeypatch):

@@ -180,6 +180,32 @@ def _toy_residuals(batch):
     return {k: jnp.where(v[:, 0] > 0.9, 10.0, 0.1) for k, v in batch.items()}
 
 
+def test_residual_scale_weighs_points_by_the_declared_scale():
+    """On darcy the weighted pde loss is mean((r / a)²): each point's residual in the units of
+    −Δu − ∇log a·∇u − 1/a; the boundary term and every term of a task that declares no scales
+    keep unit weights (helmholtz: the weighting is `fixed`)."""
+    from regimebench._catalogue import load_problem_module
+
+    with jax.enable_x64(True):
+        p = load_problem("darcy")
+        task = p.make_task("forward", p.resolve_params("forward"), {"pde": 16, "bc": 8})
+        w = weightings.get("residual_scale")(weights={"bc": 3.0}).bind(task)
+        batch = task.sample(jax.random.key(0), {"pde": 16, "bc": 8}, jnp.float64)
+        res = {"pde": jnp.linspace(1.0, 2.0, 16), "bc": jnp.ones(8)}
+        tw, pw = w.weigh((), task.term_names, res, batch)
+        ref = load_problem_module("darcy", "reference")
+        a = jax.vmap(lambda x: ref.coefficient(x[0], x[1], task.sigma, xp=jnp))(batch["pde"])
+        np.testing.assert_allclose(pw["pde"] * res["pde"] ** 2, (res["pde"] / a) ** 2,
+                                   rtol=1e-14)  # one division and a square: round-off
+        assert pw["bc"] is None and tw == {"pde": 1.0, "bc": 3.0}
+        assert float(jnp.max(a) / jnp.min(a)) > 2.0  # the weights really vary over the domain
+        h = load_problem("helmholtz")
+        htask = h.make_task("forward", h.resolve_params("forward"), {"pde": 4, "bc": 4})
+        hb = htask.sample(jax.random.key(0), {"pde": 4, "bc": 4}, jnp.float64)
+        _, hpw = weightings.get("residual_scale")().bind(htask).weigh((), htask.term_names, {}, hb)
+        assert hpw == {"pde": None, "bc": None}
+
+
 def test_rad_prefers_high_residual_points():
     task, sizes = _ToyTask(), {"pde": 200, "bc": 20}
     rad = samplers.get("rad")(every=5, pool=8, k=1.0, c=1.0)

@@ -55,6 +55,8 @@ def cost(case) -> float:
     cost = 2.5 if problem == "active-turbulence" else 1.0  # 5th derivatives of the network
     cost *= 3.0 if spec.architecture.kind == "piratenet" else 1.0
     cost *= 2.0 if any(p.kind == "lbfgs" for p in spec.phases) else 1.0
+    # per-point Jacobian, Gram matrix and a vmapped line-search grid: a larger program
+    cost *= 3.0 if any(p.kind == "natural_gradient" for p in spec.phases) else 1.0
     weighting = spec.weighting.as_dict()
     if "grad" in str(weighting) or "dirichlet" in str(weighting):  # per-term gradients
         cost *= 1.5

@@ -35,6 +35,7 @@ from regimebench.derivatives import partial, second_partial
 from regimebench.outcomes import TermRole
 from regimebench.problem import (
     EvalSet,
+    HardConstraint,
     PointwiseTask,
     problem_spec,
     tensor_grid_eval_set,
@@ -62,6 +63,11 @@ def reference(params: Mapping, task: str):
     return SPEC.cached_reference({"eps": float(params["eps"])})
 
 
+def initial_lifting(z: jax.Array) -> jax.Array:
+    """The lifting of a hard constraint at a physical point ``(t, x)``: ``u0(x)``."""
+    return initial_condition(z[1:2])
+
+
 class AllenCahnForward(PointwiseTask):
     """Forward problem: PDE inside, initial condition at t = 0, periodicity at x = ±1."""
 
@@ -74,6 +80,9 @@ class AllenCahnForward(PointwiseTask):
     lower: ClassVar[tuple[float, ...]] = LOWER
     upper: ClassVar[tuple[float, ...]] = UPPER
     out_size: ClassVar[int] = 1
+    # u = u0 at t = 0 (the periodicity is the embedding's business): "ic" becomes exact
+    hard_constraint: ClassVar[HardConstraint | None] = HardConstraint(
+        faces=((0, -1),), terms=("ic",), lifting=initial_lifting)
 
     eps: jax.Array
     eval_set: EvalSet

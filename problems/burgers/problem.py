@@ -29,6 +29,7 @@ from regimebench.derivatives import partial, second_partial
 from regimebench.outcomes import TermRole
 from regimebench.problem import (
     EvalSet,
+    HardConstraint,
     PointwiseTask,
     problem_spec,
     tensor_grid_eval_set,
@@ -57,6 +58,12 @@ def reference(params: Mapping, task: str):
     return SPEC.cached_reference({"nu": float(params["nu"])})
 
 
+def initial_lifting(z: jax.Array) -> jax.Array:
+    """The lifting of a hard constraint at a physical point ``(t, x)``: ``u0(x)``, which is the
+    data at t = 0 and vanishes (to round-off) at x = ±1."""
+    return initial_condition(z[1:2])
+
+
 class BurgersForward(PointwiseTask):
     """Forward problem: PDE inside, initial condition at t = 0, u = 0 on x = ±1."""
 
@@ -68,6 +75,9 @@ class BurgersForward(PointwiseTask):
     lower: ClassVar[tuple[float, ...]] = LOWER
     upper: ClassVar[tuple[float, ...]] = UPPER
     out_size: ClassVar[int] = 1
+    # u = u0 at t = 0 and u = 0 at x = ±1: a hard constraint makes "ic" and "bc" exact
+    hard_constraint: ClassVar[HardConstraint | None] = HardConstraint(
+        faces=((0, -1), (1, -1), (1, 1)), terms=("ic", "bc"), lifting=initial_lifting)
 
     nu: jax.Array
     eval_set: EvalSet

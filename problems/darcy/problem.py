@@ -49,6 +49,7 @@ from regimebench.outcomes import TermRole
 from regimebench.problem import (
     AbstractTask,
     EvalSet,
+    HardConstraint,
     PointwiseTask,
     model_dtype,
     problem_spec,
@@ -97,6 +98,9 @@ class DarcyForward(PointwiseTask):
     lower: ClassVar[tuple[float, ...]] = LOWER
     upper: ClassVar[tuple[float, ...]] = UPPER
     out_size: ClassVar[int] = 1
+    # u = 0 on all four edges: a hard constraint makes the boundary term exact
+    hard_constraint: ClassVar[HardConstraint | None] = HardConstraint(
+        faces=((0, -1), (0, 1), (1, -1), (1, 1)), terms=("bc",))
 
     sigma: jax.Array
     eval_set: EvalSet
@@ -125,6 +129,13 @@ class DarcyForward(PointwiseTask):
             return -a * laplacian(u, x)[0] - ax * g[0] - ay * g[1] - 1.0
 
         return {"pde": jax.vmap(pde)(batch["pde"]), "bc": jax.vmap(u)(batch["bc"])[:, 0]}
+
+    def residual_scales(self, batch):
+        """The PDE residual is ``a(x)`` times that of ``−Δu − ∇log a·∇u − 1/a``: unweighted, the
+        low-``a`` regions, where ``u`` curves most, count up to (max a / min a)² less."""
+        ref = _ref()
+        a = jax.vmap(lambda x: ref.coefficient(x[0], x[1], self.sigma, xp=jnp))(batch["pde"])
+        return {"pde": a, "bc": None}
 
 
 # ---------------------------------------------------------------------------------------------

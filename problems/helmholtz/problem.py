@@ -17,6 +17,7 @@ from regimebench.derivatives import laplacian
 from regimebench.outcomes import TermRole
 from regimebench.problem import (
     EvalSet,
+    HardConstraint,
     PointwiseTask,
     problem_spec,
     tensor_grid_eval_set,
@@ -59,6 +60,9 @@ class HelmholtzForward(PointwiseTask):
     lower: ClassVar[tuple[float, ...]] = LOWER
     upper: ClassVar[tuple[float, ...]] = UPPER
     out_size: ClassVar[int] = 1
+    # u = 0 on all four edges: a hard constraint makes the boundary term exact
+    hard_constraint: ClassVar[HardConstraint | None] = HardConstraint(
+        faces=((0, -1), (0, 1), (1, -1), (1, 1)), terms=("bc",))
 
     a1: jax.Array
     a2: jax.Array

@@ -38,8 +38,8 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, NamedTuple
 
 import equinox as eqx
 import jax
@@ -53,6 +53,7 @@ from .problem_spec import Axis, ProblemError, ProblemSpec, TaskInfo, Thresholds
 __all__ = [
     "AbstractTask",
     "PointwiseTask",
+    "HardConstraint",
     "EvalSet",
     "Axis",
     "Thresholds",
@@ -257,6 +258,15 @@ class AbstractTask(eqx.Module):
         """
         return net
 
+    def residual_scales(self, batch: Batch) -> dict[str, jax.Array | None]:
+        """The natural size of each term's residual at each point of ``batch``: ``(n,)``
+        positive values, or ``None`` (the default, every term): a factor that multiplies the
+        whole residual (darcy's strong form is ``a(x)`` times ``−Δu − ∇log a·∇u − 1/a``), so
+        that dividing by it makes points of the domain comparable. Weightings may use it
+        (``residual_scale``: per-point weights ``1/s²``); the task's loss never does."""
+        del batch
+        return {k: None for k in self.term_names}
+
     def extra_metrics(self, model: Any) -> dict[str, jax.Array]:
         """Problem-specific end-of-run metrics (e.g. error by time slice). Empty by default.
 
@@ -266,16 +276,45 @@ class AbstractTask(eqx.Module):
         return {}
 
 
+class HardConstraint(NamedTuple):
+    """What a task declares so that entries may impose its boundary/initial data exactly
+    (``hard_constraint = true`` in an entry's ``[architecture]``;
+    :mod:`regimebench.components.hard_constraints` builds ``u = g + φ · net`` from it).
+
+    Fields:
+        ``faces`` — ``(dim, side)`` pairs of the box faces carrying Dirichlet data, in the
+        rescaled coordinates (side −1: ``z_dim = −1``, the face at ``lower[dim]``; +1: at
+        ``upper[dim]``);
+        ``terms`` — the loss terms the constraint satisfies exactly (to round-off): their
+        residuals vanish for every network, so a natural-gradient step leaves their rows out;
+        ``lifting`` — ``g(x)`` in *physical* coordinates, a module-level function returning the
+        constrained outputs (shape ``(len(outputs),)``), equal to the data on every face in
+        ``faces`` (``None``: homogeneous data); it must be smooth, residuals differentiate it;
+        ``outputs`` — the constrained output indices (``None``: all).
+
+    ``tests/test_problem_contract.py`` checks every declaration: the listed terms' residuals of a
+    constrained random network vanish to round-off on freshly sampled points.
+    """
+
+    faces: tuple[tuple[int, int], ...]
+    terms: tuple[str, ...]
+    lifting: Callable[[jax.Array], jax.Array] | None = None
+    outputs: tuple[int, ...] | None = None
+
+
 class PointwiseTask(AbstractTask):
     """A task whose model is a field ``x ↦ u(x)`` on a box (all PINN tasks).
 
     ``lower`` and ``upper`` bound the box; the model sees inputs rescaled to ``[-1, 1]^d`` (every
     architecture then works on every problem without per-problem tuning of its input scale).
+    ``hard_constraint`` (optional) declares the task's Dirichlet data for exact imposition
+    (:class:`HardConstraint`; ``None``: the task offers none).
     """
 
     lower: eqx.AbstractClassVar[tuple[float, ...]]
     upper: eqx.AbstractClassVar[tuple[float, ...]]
     out_size: eqx.AbstractClassVar[int]
+    hard_constraint: ClassVar[HardConstraint | None] = None
 
     @property
     def model_io(self) -> tuple[int, int]:

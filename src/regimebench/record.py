@@ -17,7 +17,7 @@ Schema (``schema_version`` :data:`SCHEMA_VERSION`), all floats finite or ``null`
       "cell":   {<difficulty or data axis>: value, ...},        # {} for the canonical setting
       "status": "ok" | "failed" | "crashed",                     # outcomes.Status
       "failure": null | "non_finite" | "exception" | ...,        # outcomes.FailureReason
-      "failed_step": null | int, "evals_done": int,
+      "failed_step": null | int, "evals_done": int | float,
       "metrics": {rel_l2, loss, loss_<term>..., normalized_loss, ...},
       "curves":  {evals: [...], loss: [...], loss_<term>: [...], rel_l2: [...], ...},  # ≤ 512 pts
       "terms":   {<term>: "residual" | "boundary" | "initial" | "data" | "constraint"},
@@ -218,7 +218,7 @@ class RunRecord:
     status: Status
     failure: FailureReason | None = None
     failed_step: int | None = None
-    evals_done: int = 0
+    evals_done: int | float = 0  # fractional after measured phases (to 1e-3)
     cell: Mapping[str, float | int | str] = field(default_factory=dict)
     metrics: Mapping[str, float | None] = field(default_factory=dict)
     curves: Mapping[str, list[float | None]] = field(default_factory=dict)

@@ -93,6 +93,10 @@ CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".pyx", ".so", ".pth")
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
 _MAX_TOML_BYTES = 1 << 20
 HONESTY_KEYS = {"basis_aware_features", "uses_reference_data", "tuning_budget"}
+# [architecture] options the engine applies around any network (not the architecture's own):
+# ``hard_constraint = true`` wraps it in the task's declared hard constraint
+# (regimebench.components.hard_constraints).
+MODEL_WRAPPER_OPTIONS = ("hard_constraint",)
 TASKS = ("forward", "inverse", "operator")
 DTYPES = ("float32", "float64")
 
@@ -399,7 +403,10 @@ def _parse(raw: Mapping[str, Any], where: str, folder: Path | None) -> SolverSpe
     citation = _expect(raw.get("citation", ""), str, f"{where}: 'citation'")
     description = _expect(raw.get("description", ""), str, f"{where}: 'description'")
 
-    architecture = _component(raw["architecture"], architectures, f"{where} [architecture]")
+    architecture = _component(raw["architecture"], architectures, f"{where} [architecture]",
+                              reserved=MODEL_WRAPPER_OPTIONS)
+    _expect(architecture.options.get("hard_constraint", False), bool,
+            f"{where} [architecture]: 'hard_constraint'")
     phases_raw = _expect(raw["phases"], list, f"{where}: 'phases'")
     if not phases_raw:
         raise SolverSpecError(f"{where}: 'phases' must list at least one optimizer phase")
@@ -447,7 +454,8 @@ def _build_check(spec: SolverSpec, where: str) -> None:
     too."""
     arch = architectures.get(spec.architecture.kind)
     check = getattr(arch, "check_options", None)
-    checks = [("[architecture]", check, spec.architecture.options)] if check is not None else []
+    own = {k: v for k, v in spec.architecture.options.items() if k not in MODEL_WRAPPER_OPTIONS}
+    checks = [("[architecture]", check, own)] if check is not None else []
     checks += [("[weighting]", weightings.get(spec.weighting.kind), spec.weighting.options),
                ("[sampling]", samplers.get(spec.sampling.kind), spec.sampling.options)]
     checks += [(f"[[phases]] #{i + 1}", optimizers.get(p.kind), p.options)

@@ -11,7 +11,10 @@
 Importing this package registers the built-in components.
 """
 
-from . import operators  # noqa: F401  (registers the operator architectures: fno, deeponet)
+from . import (
+    natural_gradient_phase,  # noqa: F401  (registers the natural_gradient phase)
+    operators,  # noqa: F401  (registers the operator architectures: fno, deeponet)
+)
 from .architectures import architectures
 from .optimizers import AbstractPhase, optimizers
 from .samplers import Sampler, samplers

@@ -30,7 +30,7 @@ Operator architectures (FNO, DeepONet) live in their own module.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import equinox as eqx
 import jax
@@ -39,7 +39,8 @@ import jax.numpy as jnp
 from .._registry import Registry
 
 __all__ = ["architectures", "activations", "embeddings", "Linear", "FactorizedLinear", "MLP",
-           "FourierFeatures", "PeriodicEmbedding", "ModifiedMLP", "PirateNet"]
+           "FourierFeatures", "PeriodicEmbedding", "ModifiedMLP", "PirateNet",
+           "periods_from_task", "pirate_physics_init"]
 
 architectures: Registry[Callable[..., eqx.Module]] = Registry("architecture")
 embeddings: Registry[Callable[..., eqx.Module]] = Registry("embedding")
@@ -342,13 +343,17 @@ class PirateNet(eqx.Module):
         self.output = dense(width, out_size, key=k_o, rwf=rwf)
         self.activation = activations.get(activation)
 
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def features(self, x: jax.Array) -> jax.Array:
+        """The residual stream entering the linear output layer (``width`` features)."""
         h = self.embedding(x)
         u = self.activation(self.encoder_u(h))
         v = self.activation(self.encoder_v(h))
         for block in self.blocks:
             h = block(h, u, v, self.activation)
-        return self.output(h)
+        return h
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return self.output(self.features(x))
 
 
 def _check_sizes(**sizes) -> None:
@@ -489,3 +494,71 @@ def make_piratenet(in_size: int, out_size: int, *, key: jax.Array, width: int = 
         embedding = {"kind": "fourier", "scale": 1.0}
     return PirateNet(in_size, out_size, key=key, width=width, blocks=blocks,
                      activation=activation, embedding=embedding, rwf=rwf)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pieces wired from the task: periods for the exact periodic embedding.
+
+
+def periods_from_task(task, fallback: Mapping[int, float] | None = None) -> tuple[float, ...]:
+    """Periods of ``task``'s inputs in the model's rescaled coordinates, for
+    :class:`PeriodicEmbedding` (``0`` for a non-periodic input).
+
+    Pointwise tasks may declare ``periods: ClassVar[Mapping[int, float] | None]`` — input index
+    → period in *physical* units. The model sees ``z = 2(x − lower)/(upper − lower) − 1``, so a
+    physical period ``P`` of input ``i`` is ``2P/(upper_i − lower_i)`` in ``z`` (the whole box is
+    2). ``fallback`` is used when the task declares none.
+
+    Raises ``ValueError`` (one line) when neither gives a period, or an index is out of range.
+    """
+    declared = getattr(task, "periods", None)
+    periods = declared if declared is not None else fallback
+    if not periods:
+        raise ValueError(f"task {getattr(task, 'problem', task)!r} declares no periods; the "
+                         "periodic embedding needs at least one periodic input")
+    lower, upper = tuple(task.lower), tuple(task.upper)
+    out = [0.0] * len(lower)
+    for i, p in periods.items():
+        if not 0 <= int(i) < len(lower) or not float(p) > 0:
+            raise ValueError(f"periods: input {i} with period {p} is not valid for inputs "
+                             f"0..{len(lower) - 1} (periods must be positive)")
+        out[int(i)] = 2.0 * float(p) / (upper[int(i)] - lower[int(i)])
+    return tuple(out)
+
+
+def pirate_physics_init(net: PirateNet, inputs: jax.Array, targets: jax.Array,
+                        ridge: float = 1e-8) -> PirateNet:
+    """PirateNet's physics-informed initialisation: the output layer fitted by least squares.
+
+    Wang, Li, Chen & Perdikaris (2024), Sec. 3.3: at initialisation every block is the identity
+    (α = 0), so the network is linear in its output layer, ``net(x) = W Φ(x) + b``; fitting
+    ``W, b`` to available data (e.g. the initial condition at t = 0) starts training from a
+    network that already satisfies it. This solves
+
+        min_{W, b} Σ_i ‖W Φ(x_i) + b − y_i‖² + ridge · (‖W‖² + b²) · m
+
+    by the normal equations (ridge relative to the number of points ``m``), pure and
+    vmappable. Works for any α (it fits the last layer on the current features).
+
+    Arguments:
+        net: a :class:`PirateNet`.
+        inputs: model inputs ``(m, in_size)`` (rescaled coordinates, as the model sees them).
+        targets: ``(m, out_size)`` (or ``(m,)`` for one output).
+        ridge: Tikhonov regularisation of the fit.
+
+    Returns:
+        ``net`` with its output layer replaced (a factorised layer keeps its scales ``exp(s)``
+        and takes ``V = W / exp(s)``).
+    """
+    feats = jax.vmap(net.features)(inputs)
+    y = targets.reshape(targets.shape[0], -1)
+    A = jnp.concatenate([feats, jnp.ones((feats.shape[0], 1), feats.dtype)], axis=1)
+    gram = A.T @ A + ridge * A.shape[0] * jnp.eye(A.shape[1], dtype=A.dtype)
+    coef = jnp.linalg.solve(gram, A.T @ y.astype(A.dtype))  # (width + 1, out)
+    w, b = coef[:-1].T, coef[-1]
+    out = net.output
+    if isinstance(out, FactorizedLinear):
+        w = w / jnp.exp(out.log_scale)[:, None]
+    out = eqx.tree_at(lambda layer: (layer.weight, layer.bias), out,
+                      (w.astype(out.weight.dtype), b.astype(out.bias.dtype)))
+    return eqx.tree_at(lambda n: n.output, net, out)

@@ -77,7 +77,15 @@ class Objective(eqx.Module):
     ``loss(params)`` is ``Σ_k w_k · mean_i(p_{k,i} r_{k,i}²)`` with the weighting's current term
     weights ``w`` and point weights ``p`` (see :mod:`regimebench.problem`); weights never carry
     gradients. Natural-gradient and Gauss–Newton phases use :meth:`residuals` and :meth:`weights`
-    to form the per-point Jacobian of the weighted residual vector.
+    to form the per-point Jacobian of the weighted residual vector, :attr:`exact_terms` to leave
+    out the terms the model satisfies by construction, and :attr:`key` to draw points of their
+    own (a line search on independent points).
+
+    Fields besides the task, weighting and batch: ``key`` — this seed's PRNG key data at this
+    step (fresh every step of an adapting phase; the sampler draws from a split of it, so a phase
+    must derive its own stream, e.g. ``jax.random.fold_in``); ``exact_terms`` — loss terms whose
+    residuals vanish for every parameter value (those of a hard constraint,
+    :func:`regimebench.components.hard_constraints.exact_terms`).
     """
 
     task: AbstractTask
@@ -85,6 +93,24 @@ class Objective(eqx.Module):
     weight_state: Any
     batch: dict
     static: Any  # the model's non-array part (eqx.partition)
+    key: jax.Array | None = None  # raw key data (uint32) of this seed at this step
+    exact_terms: tuple[str, ...] = eqx.field(static=True, default=())
+
+    @property
+    def trained_terms(self) -> tuple[str, ...]:
+        """The task's terms a step must fit: all but :attr:`exact_terms`, in declared order."""
+        return tuple(t for t in self.task.term_names if t not in self.exact_terms)
+
+    def fresh_batch(self, stream: int) -> dict:
+        """A batch of new points, independent of :attr:`batch` (same sizes and dtype), drawn by
+        the task's own sampler from stream ``stream`` of :attr:`key`."""
+        if self.key is None:
+            raise ValueError("this objective carries no PRNG key: cannot draw fresh points")
+        key = jax.random.fold_in(jax.random.wrap_key_data(self.key), stream)
+        sizes = {k: v.shape[0] for k, v in self.batch.items()}
+        dtype = next(x.dtype for x in jax.tree.leaves(self.batch)
+                     if jnp.issubdtype(x.dtype, jnp.floating))
+        return self.task.sample(key, sizes, dtype)
 
     def model(self, params):
         return eqx.combine(params, self.static)

@@ -15,6 +15,8 @@ Registered kinds:
 ``inverse_dirichlet`` weights from gradient standard deviations (Maddu et al. 2021)
 ``rba``             residual-based attention, per point (Anagnostopoulos et al. 2024)
 ``causal``          causal time-chunk weights (Wang, Sankaran & Perdikaris 2022) over a base
+``residual_scale``  fixed term weights, per-point weights ``1/s²`` from the task's declared
+                    residual scales (:meth:`~regimebench.problem.AbstractTask.residual_scales`)
 =================== ======================================================================
 
 Weightings refreshed every K steps branch on the shared step with ``lax.cond``, so their cost
@@ -33,7 +35,7 @@ from .._registry import Registry
 from ..problem import EQUATION_ROLES, squared_residuals
 
 __all__ = ["Weighting", "WeightingContext", "weightings", "Fixed", "GradNorm", "InverseDirichlet",
-           "RBA", "Causal"]
+           "RBA", "Causal", "ResidualScale"]
 
 
 class WeightingContext(eqx.Module):
@@ -120,6 +122,31 @@ def make_fixed(*, weights: Mapping[str, float] | None = None) -> Fixed:
             raise ValueError(f"fixed weighting: weight of {k!r} must be a finite number ≥ 0, "
                              f"got {v!r}")
     return Fixed(weights=tuple(sorted((str(k), float(v)) for k, v in (weights or {}).items())))
+
+
+class ResidualScale(Fixed):
+    """Fixed term weights, and per-point weights ``1/s(x)²`` where the task declares a residual
+    scale ``s`` (:meth:`~regimebench.problem.AbstractTask.residual_scales`; darcy: the
+    coefficient ``a(x)``), so that each term is fitted in its natural units. Terms without a
+    declared scale get no point weights: on such a task this is :class:`Fixed`."""
+
+    task: object = None  # the bound training view (its arrays are program arguments)
+
+    def bind(self, task) -> ResidualScale:
+        return ResidualScale(weights=self.weights, task=task)
+
+    def weigh(self, state, names, residuals, batch):
+        scales = self.task.residual_scales(batch)
+        point = {k: None if scales.get(k) is None
+                 else 1.0 / jax.lax.stop_gradient(scales[k]) ** 2 for k in names}
+        return self.term_weights(state, names), point
+
+
+@weightings.register("residual_scale")
+def make_residual_scale(*, weights: Mapping[str, float] | None = None) -> ResidualScale:
+    """Fixed term weights (as ``fixed``) and per-point weights 1/s² from the task's residual
+    scales (darcy: 1/a(x)², the strong form divided by the coefficient)."""
+    return ResidualScale(weights=make_fixed(weights=weights).weights)
 
 
 # ---------------------------------------------------------------------------------------------

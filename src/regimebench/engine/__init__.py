@@ -40,8 +40,10 @@ computed in float64 against the float64 reference.
 Budget. The budget counts gradient-evaluation equivalents. A phase declares its cost model
 (:class:`~regimebench.components.optimizers.CostModel`): one per step, the evaluations its line
 search made, or *measured* — the XLA FLOP count of the compiled step divided by that of one
-gradient of the same loss (``compiled.cost_analysis()``), measured once per compile and recorded
-in ``TrainResult.phases``. A seed takes a step only if the phase's remaining budget covers the
+gradient of the same loss (``compiled.cost_analysis()``, plus the LAPACK factorisations and
+triangular solves it does not count: :func:`.programs.flops`), measured once per compile and
+recorded in ``TrainResult.phases``. The registered measured phase is ``natural_gradient``
+(:mod:`regimebench.components.natural_gradient_phase`). A seed takes a step only if the phase's remaining budget covers the
 most that step may cost, so no phase spends more than its share (what it leaves passes to the
 next phase).
 

@@ -151,6 +151,11 @@ def _run_group(run: _Run, padded: list[int], clock: _Clock,
         init = clock.program(programs.init_phase_group, setup, phase, state)
         state = clock.run("train_s", init, setup, phase, state)
         max_cost, step_cost, info = _phase_costs(run, i, clock, state)
+        # a chunk spans about evals / n_log equivalents whatever a step costs, so a phase of
+        # dear steps (measured) still gets its curve points
+        n_chunk = (max(1, math.ceil(run.chunk / step_cost - 1e-9)) if phase.cost_model.fixed
+                   else run.chunk)
+        info["chunk_steps"] = n_chunk
         if len(run.phase_info) <= i:
             run.phase_info.append(info)
         budget = PhaseBudget.of(run.ends[i], max_cost, step_cost)
@@ -158,12 +163,12 @@ def _run_group(run: _Run, padded: list[int], clock: _Clock,
         # Fixed-cost phases know how many chunks they need; the next chunks are queued before
         # the last log is read, so the device never waits for the host. Other phases (line
         # searches) decide after each chunk.
-        planned = (_chunks_needed(evals, failed, run.ends[i], step_cost, run.chunk)
+        planned = (_chunks_needed(evals, failed, run.ends[i], step_cost, n_chunk)
                    if phase.cost_model.fixed else None)
 
-        def inputs(phase_step, gstep, phase=phase, budget=budget):
+        def inputs(phase_step, gstep, phase=phase, budget=budget, n_chunk=n_chunk):
             return programs.ChunkInputs(setup, phase, budget, jnp.asarray(phase_step, jnp.int32),
-                                        jnp.asarray(gstep, jnp.int32), run.chunk)
+                                        jnp.asarray(gstep, jnp.int32), n_chunk)
 
         chunk = clock.program(programs.run_chunk, inputs(0, 0), state)  # compiled once
         pending: deque = deque()
@@ -178,8 +183,8 @@ def _run_group(run: _Run, padded: list[int], clock: _Clock,
                     log = {**log, **probe(state)}
                 pending.append(log)
                 dispatched += 1
-                gstep += run.chunk
-                phase_step += run.chunk
+                gstep += n_chunk
+                phase_step += n_chunk
             if not pending:
                 break
             log = jax.device_get(pending.popleft())  # waits for that chunk only

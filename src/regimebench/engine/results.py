@@ -60,9 +60,12 @@ class TrainResult:
     subsample of the evaluation set), and ``phases`` (a copy of :attr:`phases`, so records,
     which store the layout, carry the cost models).
 
-    ``phases``: per optimizer phase, ``kind``, ``cost_model``, ``budget_end`` and ``step_cost``
+    ``phases``: per optimizer phase, ``kind``, ``cost_model``, ``budget_end``, ``step_cost``
     (gradient-evaluation equivalents per step; for measured phases also ``step_flops`` and
-    ``gradient_flops``, from XLA's cost analysis).
+    ``gradient_flops``: XLA's cost analysis plus the LAPACK calls it does not count,
+    :func:`~regimebench.engine.programs.flops`) and ``chunk_steps`` (steps between two curve
+    points in this phase: ``layout["chunk_steps"]`` divided by the step cost, so a phase of
+    dear steps still gets its points).
 
     ``term_roles``: ``{term: role}`` as the task declares them (:class:`~regimebench.outcomes.
     TermRole` values).

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from ..components import architectures, optimizers, samplers, weightings
+from ..components.hard_constraints import constrain, exact_terms
 from ..components.optimizers import AbstractPhase
 from ..problem import AbstractTask, training_view
 from ..solver import SolverSpec
@@ -30,17 +31,26 @@ DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 
 
 class ModelSpec(eqx.Module):
-    """An architecture (registry kind and options, held as canonical JSON so it is hashable)."""
+    """An architecture (registry kind and options, held as canonical JSON so it is hashable),
+    optionally wrapped in the task's declared hard constraint (``hard_constraint = true`` in the
+    entry's ``[architecture]``)."""
 
     kind: str = eqx.field(static=True)
     options_json: str = eqx.field(static=True)
+    hard_constraint: bool = eqx.field(static=True, default=False)
 
     def build(self, task: AbstractTask, key: jax.Array):
         """The model of one seed, in the architecture's default dtype (the caller casts)."""
         in_size, out_size = task.model_io
         net = architectures.get(self.kind)(in_size, out_size, key=key,
                                           **json.loads(self.options_json))
+        if self.hard_constraint:
+            net = constrain(net, task)
         return task.build_model(net)
+
+    def exact_terms(self, task: AbstractTask) -> tuple[str, ...]:
+        """The loss terms the model satisfies by construction (a hard constraint's)."""
+        return exact_terms(task) if self.hard_constraint else ()
 
 
 class Setup(eqx.Module):
@@ -61,6 +71,11 @@ class Setup(eqx.Module):
     @property
     def jnp_dtype(self):
         return DTYPES[self.dtype]
+
+    @property
+    def exact_terms(self) -> tuple[str, ...]:
+        """Loss terms the model satisfies by construction (natural-gradient steps skip them)."""
+        return self.model.exact_terms(self.task)
 
 
 class PhaseBudget(eqx.Module):
@@ -89,10 +104,13 @@ def _canonical_json(options: Mapping[str, Any]) -> str:
 def build_setup(task: AbstractTask, solver: SolverSpec, sizes: Mapping[str, int]) -> Setup:
     """The :class:`Setup` of ``task`` trained by ``solver`` at ``sizes``."""
     dtype = solver.dtype
-    weighting = weightings.get(solver.weighting.kind)(**solver.weighting.options).bind(task)
-    sampler = samplers.get(solver.sampling.kind)(**solver.sampling.options)
-    model = ModelSpec(solver.architecture.kind, _canonical_json(solver.architecture.options))
     view = training_view(task, DTYPES[dtype])
+    # bound to the training view: a weighting that keeps task arrays computes in the entry's dtype
+    weighting = weightings.get(solver.weighting.kind)(**solver.weighting.options).bind(view)
+    sampler = samplers.get(solver.sampling.kind)(**solver.sampling.options)
+    arch = dict(solver.architecture.options)
+    hard = bool(arch.pop("hard_constraint", False))
+    model = ModelSpec(solver.architecture.kind, _canonical_json(arch), hard)
 
     def static_part(key):
         return eqx.partition(model.build(view, key), eqx.is_inexact_array)[1]

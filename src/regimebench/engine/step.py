@@ -25,7 +25,8 @@ __all__ = ["init_seed", "init_phase", "train_step", "log_seed", "final_seed", "o
 
 def objective(setup: Setup, s: SeedState) -> Objective:
     """The training objective of seed ``s`` at its current batch and weights."""
-    return Objective(setup.task, setup.weighting, s.weight_state, s.batch, setup.static)
+    return Objective(setup.task, setup.weighting, s.weight_state, s.batch, setup.static,
+                     s.key, setup.exact_terms)
 
 
 def init_seed(setup: Setup, key_data: jax.Array) -> SeedState:
