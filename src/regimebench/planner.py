@@ -41,6 +41,7 @@ from .limits import MANY_SEEDS, MAX_SEED, MAX_SEEDS, check_seed_range
 from .outcomes import Status
 from .problem import ProblemError, list_problems, load_problem
 from .record import FileProblem, RecordError, RunSpec, read_record, record_path
+from .task_wiring import check_entry_for_task
 from .solver import (
     TASKS,
     EntryNeedsReview,
@@ -179,6 +180,10 @@ def plan(request: RunRequest) -> Planned:
             f"Solver {solver.name!r} does not declare support for {problem.name}/{info.name} "
             f"(tasks {list(solver.tasks)}, problems {solver.problems})."
         )
+    try:
+        check_entry_for_task(solver, problem.task_class(info.name))
+    except (ValueError, ProblemError) as e:
+        raise BenchError(str(e)) from None
     seeds = list(request.seeds)
     if not seeds:
         raise BenchError("at least one seed is needed (--seeds must be positive)")

@@ -77,13 +77,15 @@ from typing import Any, Union
 from ._catalogue import load_module, solvers_dir
 from ._registry import Registry, UnknownComponentError, did_you_mean
 from .components import architectures, optimizers, samplers, weightings
+from .loss_forms import loss_forms
+from .task_wiring import TASK_WIRED_OPTIONS, check_task_wired_options
 
 __all__ = ["SolverSpec", "Component", "SolverSpecError", "EntryNeedsReview", "load_solver",
            "list_solvers", "parse_solver", "code_files", "code_trusted", "TRUST_CODE_ENV"]
 
 TOP_LEVEL_KEYS = {
     "name", "version", "authors", "citation", "description", "tasks", "problems", "dtype",
-    "architecture", "phases", "weighting", "sampling", "honesty",
+    "architecture", "phases", "weighting", "sampling", "loss", "honesty",
 }
 # Set to 1 to import the code of entries that carry some (see the module docstring).
 TRUST_CODE_ENV = "REGIMEBENCH_TRUST_CODE"
@@ -94,6 +96,7 @@ _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
 _MAX_TOML_BYTES = 1 << 20
 HONESTY_KEYS = {"basis_aware_features", "uses_reference_data", "tuning_budget"}
 TASKS = ("forward", "inverse", "operator")
+DEFAULT_LOSS = "strong"
 DTYPES = ("float32", "float64")
 
 
@@ -175,16 +178,23 @@ class SolverSpec:
     sampling: Component
     honesty: Mapping[str, Any]
     folder: Path | None = None
+    loss: Component = field(default_factory=lambda: Component(DEFAULT_LOSS))
 
     def config(self) -> dict[str, Any]:
-        """The training configuration: everything that changes numbers, nothing that doesn't."""
-        return {
+        """The training configuration: everything that changes numbers, nothing that doesn't.
+
+        The loss form appears only when it is not the default strong form, so entries written
+        before loss forms existed keep their configuration hash."""
+        out = {
             "architecture": self.architecture.as_dict(),
             "phases": [p.as_dict() for p in self.phases],
             "weighting": self.weighting.as_dict(),
             "sampling": self.sampling.as_dict(),
             "dtype": self.dtype,
         }
+        if self.loss.as_dict() != {"kind": DEFAULT_LOSS}:
+            out["loss"] = self.loss.as_dict()
+        return out
 
     @property
     def config_hash(self) -> str:
@@ -399,7 +409,8 @@ def _parse(raw: Mapping[str, Any], where: str, folder: Path | None) -> SolverSpe
     citation = _expect(raw.get("citation", ""), str, f"{where}: 'citation'")
     description = _expect(raw.get("description", ""), str, f"{where}: 'description'")
 
-    architecture = _component(raw["architecture"], architectures, f"{where} [architecture]")
+    architecture = _component(raw["architecture"], architectures, f"{where} [architecture]",
+                              reserved=TASK_WIRED_OPTIONS)
     phases_raw = _expect(raw["phases"], list, f"{where}: 'phases'")
     if not phases_raw:
         raise SolverSpecError(f"{where}: 'phases' must list at least one optimizer phase")
@@ -421,6 +432,7 @@ def _parse(raw: Mapping[str, Any], where: str, folder: Path | None) -> SolverSpe
     weighting = _component(raw.get("weighting", {"kind": "fixed"}), weightings,
                            f"{where} [weighting]")
     sampling = _component(raw.get("sampling", {"kind": "fixed"}), samplers, f"{where} [sampling]")
+    loss = _component(raw.get("loss", {"kind": DEFAULT_LOSS}), loss_forms, f"{where} [loss]")
     honesty = dict(_expect(raw.get("honesty", {}), dict, f"{where}: 'honesty'"))
     for key in honesty:
         if key not in HONESTY_KEYS:
@@ -435,7 +447,7 @@ def _parse(raw: Mapping[str, Any], where: str, folder: Path | None) -> SolverSpe
         name=name, version=version, authors=authors, citation=citation,
         description=description, tasks=tasks, problems=problems, dtype=dtype,
         architecture=architecture, phases=tuple(phases), weighting=weighting, sampling=sampling,
-        honesty=honesty, folder=folder,
+        honesty=honesty, folder=folder, loss=loss,
     )
     _build_check(spec, where)
     return spec
@@ -447,9 +459,14 @@ def _build_check(spec: SolverSpec, where: str) -> None:
     too."""
     arch = architectures.get(spec.architecture.kind)
     check = getattr(arch, "check_options", None)
-    checks = [("[architecture]", check, spec.architecture.options)] if check is not None else []
+    arch_options = {k: v for k, v in spec.architecture.options.items()
+                    if k not in TASK_WIRED_OPTIONS}
+    checks = [("[architecture]", check, arch_options)] if check is not None else []
+    checks += [("[architecture]", lambda **o: check_task_wired_options(spec.architecture.kind, o),
+                spec.architecture.options)]
     checks += [("[weighting]", weightings.get(spec.weighting.kind), spec.weighting.options),
-               ("[sampling]", samplers.get(spec.sampling.kind), spec.sampling.options)]
+               ("[sampling]", samplers.get(spec.sampling.kind), spec.sampling.options),
+               ("[loss]", loss_forms.get(spec.loss.kind), spec.loss.options)]
     checks += [(f"[[phases]] #{i + 1}", optimizers.get(p.kind), p.options)
                for i, p in enumerate(spec.phases)]
     for label, factory, options in checks:
