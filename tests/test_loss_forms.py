@@ -5,6 +5,7 @@ for a form its task does not support fails at plan time with one line."""
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -108,7 +109,7 @@ def test_energy_is_convex_with_the_task_pde_as_euler_lagrange_equation(problem, 
         e_p, e_0, e_m = energy(h), energy(0.0), energy(-h)
         first = (e_p - e_m) / (2 * h)
         second = (e_p - 2 * e_0 + e_m) / h**2
-        vv = jax.vmap(lambda p: t.field(Closed(v))(p)[0])(x)
+        vv = jax.vmap(lambda p, v=v: t.field(Closed(v))(p)[0])(x)
         weak = float(jnp.sum(w * R * vv))
         # integration by parts is exact for v = 0 on ∂Ω; both sides carry quadrature error only
         assert abs(abs(first) - abs(weak)) < 1e-8 * max(1.0, abs(weak)), (first, weak)
@@ -190,3 +191,25 @@ def test_default_loss_form_leaves_the_config_hash_alone():
     assert "loss" not in solver.config()
     strong = dataclasses.replace(solver, loss=Component("strong"))
     assert strong.config_hash == solver.config_hash
+
+
+def test_a_phase_that_linearises_residuals_refuses_a_non_least_squares_form(monkeypatch):
+    """A Gauss–Newton-type phase declares ``needs_least_squares``; pairing it with the Ritz
+    energy (not a sum of squared residuals) fails when the entry is parsed."""
+    from regimebench.components import optimizers
+    from regimebench.components.optimizers import GradientPhase, make_adam
+    from regimebench.solver import SolverSpecError, parse_solver
+
+    class LinearisingPhase(GradientPhase):
+        needs_least_squares: ClassVar[bool] = True
+
+    def make_linearising(*, lr: float = 1e-3):
+        adam = make_adam(lr=lr)
+        return LinearisingPhase(build=adam.build, options=adam.options)
+
+    monkeypatch.setitem(optimizers._items, "linearising", make_linearising)
+    raw = {"name": "x", "version": 1, "architecture": {"kind": "mlp"},
+           "phases": [{"kind": "linearising"}]}
+    parse_solver(raw)  # the strong form is least squares
+    with pytest.raises(SolverSpecError, match="needs a least-squares loss form"):
+        parse_solver({**raw, "loss": {"kind": "ritz"}})

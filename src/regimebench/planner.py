@@ -41,7 +41,6 @@ from .limits import MANY_SEEDS, MAX_SEED, MAX_SEEDS, check_seed_range
 from .outcomes import Status
 from .problem import ProblemError, list_problems, load_problem
 from .record import FileProblem, RecordError, RunSpec, read_record, record_path
-from .task_wiring import check_entry_for_task
 from .solver import (
     TASKS,
     EntryNeedsReview,
@@ -51,6 +50,7 @@ from .solver import (
     load_solver,
     load_solver_file,
 )
+from .task_wiring import check_entry_for_task
 
 __all__ = ["BenchError", "NeedsReview", "RunRequest", "Planned", "plan", "plan_many", "resume", "at_cell",
            "sweep_requests", "matrix_requests", "reproduce_command", "check_writable",

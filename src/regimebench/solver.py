@@ -476,6 +476,13 @@ def _build_check(spec: SolverSpec, where: str) -> None:
             text = str(e) if not isinstance(e, KeyError) or isinstance(
                 e, UnknownComponentError) else f"missing {e}"
             raise SolverSpecError(f"{where} {label}: {text}") from None
+    form = loss_forms.get(spec.loss.kind)
+    for i, p in enumerate(spec.phases):
+        phase = optimizers.get(p.kind)(**p.options)
+        if phase.needs_least_squares and not form(**spec.loss.options).least_squares:
+            raise SolverSpecError(f"{where} [[phases]] #{i + 1}: phase {p.kind!r} linearises the "
+                                  f"residuals and needs a least-squares loss form; [loss] kind "
+                                  f"{spec.loss.kind!r} is not one")
 
 
 def list_solvers() -> list[str]:

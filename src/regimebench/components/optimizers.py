@@ -185,11 +185,15 @@ class AbstractPhase(eqx.Module):
     Class variables:
         ``cost_model`` — a :class:`CostModel`;
         ``adapts`` — whether the weighting and the sampler update after each step (plain
-        gradient phases) or stay frozen (line searches, which need a deterministic loss).
+        gradient phases) or stay frozen (line searches, which need a deterministic loss);
+        ``needs_least_squares`` — whether the step linearises the residuals (Gauss–Newton,
+        natural gradient) and so needs a least-squares loss form
+        (:attr:`AbstractLossForm.least_squares`); checked when an entry is parsed.
     """
 
     cost_model: eqx.AbstractClassVar[CostModel]
     adapts: eqx.AbstractClassVar[bool]
+    needs_least_squares: ClassVar[bool] = False
 
     def max_step_cost(self) -> float | None:
         """The most evaluations one step may cost (``None`` for measured phases: the measured
