@@ -6,9 +6,12 @@ Three things an entry may ask for that only the task can supply:
   periodic embedding with the periods the task declares (its ``periods`` class variable, in
   physical units, rescaled to the model's ``[-1, 1]`` inputs by
   :func:`~regimebench.components.architectures.periods_from_task`);
-* ``physics_init = true`` (or ``{ terms = ["ic"], ridge = 0.0 }``) in ``[architecture]``:
-  PirateNet's physics-informed initialisation, the output layer fitted by least squares to the
-  task's boundary/initial data (:func:`regimebench.physics_init.fit_output_layer`);
+* ``physics_init = true`` (or ``{ terms = ["ic"], points = "pde", ridge = 0.0 }``) in
+  ``[architecture]``: PirateNet's physics-informed initialisation, the output layer fitted by
+  least squares to the task's boundary/initial data, on those terms' own points or, with
+  ``points``, on another term's (``points = "pde"`` spreads the initial data over the whole
+  space-time box: jaxpi's "initial_condition" first guess,
+  :func:`regimebench.physics_init.fit_output_layer`);
 * ``[loss] kind = "ritz"``: the Deep Ritz energy of a task that declares one
   (:mod:`regimebench.loss_forms`).
 
@@ -49,14 +52,15 @@ def _asks_task_periods(options: Mapping[str, Any]) -> bool:
 
 
 def physics_init_config(options: Mapping[str, Any]) -> dict[str, Any] | None:
-    """``{"terms": tuple | None, "ridge": float}`` if the architecture options ask for the
-    physics-informed initialisation, else ``None``."""
+    """``{"terms": tuple | None, "ridge": float, "points": str | None}`` if the architecture
+    options ask for the physics-informed initialisation, else ``None``."""
     raw = options.get("physics_init", False)
     if raw is False:
         return None
     raw = {} if raw is True else dict(raw)
     terms = raw.get("terms")
-    return {"terms": None if terms is None else tuple(terms), "ridge": float(raw.get("ridge", 0.0))}
+    return {"terms": None if terms is None else tuple(terms), "ridge": float(raw.get("ridge", 0.0)),
+            "points": raw.get("points")}
 
 
 def check_task_wired_options(kind: str, options: Mapping[str, Any]) -> None:
@@ -68,10 +72,13 @@ def check_task_wired_options(kind: str, options: Mapping[str, Any]) -> None:
         raise ValueError(f"physics_init must be true, false or a table {{ terms, ridge }}, "
                          f"got {raw!r}")
     if isinstance(raw, Mapping):
-        unknown = set(raw) - {"terms", "ridge"}
+        unknown = set(raw) - {"terms", "ridge", "points"}
         if unknown:
-            raise ValueError(f"physics_init: unknown option(s) {sorted(unknown)}; use terms "
-                             "and ridge")
+            raise ValueError(f"physics_init: unknown option(s) {sorted(unknown)}; use terms, "
+                             "ridge and points")
+        if not isinstance(raw.get("points", ""), str):
+            raise ValueError(f"physics_init: 'points' must be a term name, got "
+                             f"{raw['points']!r}")
         terms = raw.get("terms", [])
         if not (isinstance(terms, list) and all(isinstance(t, str) for t in terms)):
             raise ValueError(f"physics_init: 'terms' must be a list of term names, got {terms!r}")
@@ -122,7 +129,7 @@ def check_entry_for_task(solver: Any, task_cls: type) -> None:
     if init is not None:
         names = tuple(getattr(task_cls, "term_roles", {}))
         terms = init["terms"] if init["terms"] is not None else default_init_terms(task_cls)
-        missing = [t for t in terms if t not in names]
+        missing = [t for t in (*terms, init["points"] or terms[0]) if t not in names]
         if missing or not terms:
             raise ValueError(f"{where}: physics_init fits the terms {list(terms)}, but the "
                              f"task's terms are {list(names)}")

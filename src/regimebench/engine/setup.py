@@ -55,7 +55,7 @@ class ModelSpec(eqx.Module):
         if config is None:
             return model
         terms = config["terms"] or default_init_terms(task)
-        return fit_output_layer(model, task, batch, terms, config["ridge"])
+        return fit_output_layer(model, task, batch, terms, config["ridge"], config["points"])
 
 
 class Setup(eqx.Module):
