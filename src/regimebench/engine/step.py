@@ -26,7 +26,7 @@ __all__ = ["init_seed", "init_phase", "train_step", "log_seed", "final_seed", "o
 def objective(setup: Setup, s: SeedState) -> Objective:
     """The training objective of seed ``s`` at its current batch and weights."""
     return Objective(setup.task, setup.weighting, s.weight_state, s.batch, setup.static,
-                     setup.loss_form)
+                     form=setup.loss_form)
 
 
 def init_seed(setup: Setup, key_data: jax.Array) -> SeedState:
