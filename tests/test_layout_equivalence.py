@@ -15,12 +15,16 @@ The budgets are tiny but every component's schedule fires within them (``every``
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from helpers import tiny_solver
 
 from regimebench.components import optimizers, weightings
+from regimebench.loss_forms import loss_forms
 from regimebench.problem import load_problem
+from regimebench.solver import Component
 from regimebench.train import train
 
 RTOL = 1e-9
@@ -73,3 +77,12 @@ def test_weighting_is_per_seed_under_vmap(kind):
     _assert_layouts_agree(task, sizes, tiny_solver([{"kind": "adam", "lr": 1e-2}],
                                                    architecture=ARCH, weighting=weighting))
 
+
+
+@pytest.mark.parametrize("kind", loss_forms.names())
+def test_loss_form_is_per_seed_under_vmap(kind):
+    # helmholtz forward declares an energy form, so every registered loss form applies to it
+    task, sizes = _task("helmholtz")
+    solver = tiny_solver([{"kind": "adam", "lr": 1e-2}], architecture=ARCH,
+                         sampling={"kind": "resampled", "every": 4})
+    _assert_layouts_agree(task, sizes, dataclasses.replace(solver, loss=Component(kind)))

@@ -91,6 +91,24 @@ def test_grad_norm_matches_hand_computation():
     np.testing.assert_allclose(float(t["bc"]), (na + nb) / nb, rtol=1e-12)
 
 
+def test_grad_norm_min_ratio_leaves_round_off_terms_alone():
+    """A term whose gradient is below ``min_ratio`` × the largest keeps its current weight (a
+    term satisfied by construction); the others are balanced exactly as without the option."""
+    grads = _linear_term_grads()()
+    na, nb = np.linalg.norm(A), np.linalg.norm(B)
+    ratio = nb / na  # bc's gradient relative to pde's
+    plain = weightings.get("grad_norm")(statistic="norm").targets(grads)
+    above = weightings.get("grad_norm")(statistic="norm", min_ratio=0.5 * ratio).targets(
+        grads, {"pde": 1.0, "bc": 3.0})
+    below = weightings.get("grad_norm")(statistic="norm", min_ratio=2 * ratio).targets(
+        grads, {"pde": 1.0, "bc": 3.0})
+    for k in ("pde", "bc"):
+        assert float(above[k]) == float(plain[k])
+    assert float(below["pde"]) == float(plain["pde"]) and float(below["bc"]) == 3.0
+    with pytest.raises(ValueError, match="min_ratio"):
+        weightings.get("grad_norm")(min_ratio=1.0)
+
+
 def test_grad_norm_reference_is_the_declared_equation_group():
     """The terms a task declares equations (cavity: momenta, continuity) form L_r together, as in
     the authors' cavity code; boundary terms are weighted against the gradient of their sum. The

@@ -16,8 +16,15 @@ resampled every step) does not measurably fall — the batch-to-batch noise with
 the entry's *final* term weights (the ``weight_<term>`` curves; 1 for fixed weightings), so that
 balancing entries (grad-norm, inverse-Dirichlet), which trade the PDE term for the boundary
 terms, are not judged on the unweighted sum they do not minimise. Per-point weights (RBA,
-causal) are not in the curves; for those the unweighted terms are used. Passing: the median of
-the last three logged values is below ``FALL`` × the initial value. FALL = 0.95 checks "fell";
+causal) are not in the curves; for those the unweighted terms are used. Two kinds of entry are
+judged on the loss they minimise, the ``loss_weighted`` curve, instead: one whose loss form is
+not a least-squares sum of the terms (Deep Ritz: an energy, possibly negative), and one that
+starts from a network fitted to the problem's data (``physics_init``): its start already
+satisfies the initial condition, and under causal weights the unweighted PDE loss of the late
+times may rise while the loss it trains on falls (measured for jaxpi-recipe on allen-cahn:
+unweighted PDE loss 1.2 → 2.0, weighted loss 0.078 → 0.049 although grad-norm raised the
+initial-condition weight from 1 to 6.5). Passing: the median of the last three logged
+values is below the initial value by at least ``1 − FALL`` of its magnitude. FALL = 0.95 checks "fell";
 raise SMOKE_EVALS rather than FALL if a new problem makes it flaky.
 """
 
@@ -95,11 +102,27 @@ def test_entry_trains(case, matrix: Path):
     weights = {k: curves.get(f"weight_{k}", [1.0])[-1] for k in terms}
 
     def objective(i):
+        if weighted:  # the loss the entry minimises
+            return curves["loss_weighted"][i]
         return sum(weights[k] * curves[f"loss_{k}"][i] for k in terms)
 
+    weighted = _judged_on_weighted_loss(case[0])
     start, end = objective(0), statistics.median([objective(-1), objective(-2), objective(-3)])
-    assert end < FALL * start, (f"objective did not fall: {start:.4g} -> {end:.4g} with final "
-                                f"term weights {weights}")
+    assert end < start - (1 - FALL) * abs(start), (
+        f"objective did not fall: {start:.4g} -> {end:.4g} with final term weights {weights}")
+
+
+def _judged_on_weighted_loss(solver: str) -> bool:
+    """Whether the entry's loss form is not the least-squares sum of its terms (declared by the
+    form, :attr:`~regimebench.components.optimizers.AbstractLossForm.least_squares`) or it
+    starts from a fitted network (see the module docstring)."""
+    from regimebench.loss_forms import loss_forms
+    from regimebench.solver import load_solver
+    from regimebench.task_wiring import physics_init_config
+
+    spec = load_solver(solver)
+    form = loss_forms.get(spec.loss.kind)(**spec.loss.options)
+    return not form.least_squares or physics_init_config(spec.architecture.options) is not None
 
 
 def test_matrix_covers_every_declared_pair():

@@ -225,6 +225,16 @@ class _ActiveTurbulenceTask(AbstractTask):
     def model_io(self) -> tuple[int, int]:
         return (3, 2)
 
+    @property
+    def lower(self) -> tuple[float, ...]:
+        """The box the model's inputs are rescaled from (the window), as on pointwise tasks:
+        what the periodic embedding needs to express the periods in the model's coordinates."""
+        return self.window.lower
+
+    @property
+    def upper(self) -> tuple[float, ...]:
+        return self.window.upper
+
     def field(self, model: Any):
         def uv(z: jax.Array) -> jax.Array:
             lo = jnp.asarray(self.window.lower, z.dtype)

@@ -95,6 +95,8 @@ class DarcyForward(PointwiseTask):
     task: ClassVar[str] = "forward"
     term_roles: ClassVar[Mapping[str, TermRole]] = {"pde": TermRole.RESIDUAL,
                                                     "bc": TermRole.BOUNDARY}
+    # −∇·(a∇u) − 1 = 0 is the Euler–Lagrange equation of ∫ ½a|∇u|² − u (regimebench.ritz).
+    energy_form: ClassVar[str | None] = "darcy"
     lower: ClassVar[tuple[float, ...]] = LOWER
     upper: ClassVar[tuple[float, ...]] = UPPER
     out_size: ClassVar[int] = 1

@@ -50,6 +50,7 @@ from .solver import (
     load_solver,
     load_solver_file,
 )
+from .task_wiring import check_entry_for_task
 
 __all__ = ["BenchError", "NeedsReview", "RunRequest", "Planned", "plan", "plan_many", "resume", "at_cell",
            "sweep_requests", "matrix_requests", "reproduce_command", "check_writable",
@@ -179,6 +180,10 @@ def plan(request: RunRequest) -> Planned:
             f"Solver {solver.name!r} does not declare support for {problem.name}/{info.name} "
             f"(tasks {list(solver.tasks)}, problems {solver.problems})."
         )
+    try:
+        check_entry_for_task(solver, problem.task_class(info.name))
+    except (ValueError, ProblemError) as e:
+        raise BenchError(str(e)) from None
     seeds = list(request.seeds)
     if not seeds:
         raise BenchError("at least one seed is needed (--seeds must be positive)")

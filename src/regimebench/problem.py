@@ -178,7 +178,10 @@ class AbstractTask(eqx.Module):
         ``time_axis`` — the index of the time input (``None``: steady); the evaluation set's
         axis named ``"t"`` must sit at this index;
         ``periods`` — ``{input index: period}`` of inputs the solution is periodic in, in the
-        task's physical units (``None``: none), for architectures with exact periodic embeddings.
+        task's physical units (``None``: none), for architectures with exact periodic embeddings;
+        ``energy_form`` — the name of a form in :data:`regimebench.ritz.ritz_forms` whose energy
+        has the task's PDE term as its Euler–Lagrange equation (``None``: none), for entries with
+        the Deep Ritz loss form (:mod:`regimebench.loss_forms`).
 
     Required of subclasses (methods):
         ``build(params, sizes, reference)`` — the task for canonical ``params``;
@@ -198,6 +201,7 @@ class AbstractTask(eqx.Module):
     term_roles: eqx.AbstractClassVar[Mapping[str, TermRole]]
     time_axis: ClassVar[int | None] = None
     periods: ClassVar[Mapping[int, float] | None] = None
+    energy_form: ClassVar[str | None] = None
     eval_set: eqx.AbstractVar[EvalSet]
 
     @property

@@ -77,13 +77,15 @@ from typing import Any, Union
 from ._catalogue import load_module, solvers_dir
 from ._registry import Registry, UnknownComponentError, did_you_mean
 from .components import architectures, optimizers, samplers, weightings
+from .loss_forms import loss_forms
+from .task_wiring import TASK_WIRED_OPTIONS, check_task_wired_options
 
 __all__ = ["SolverSpec", "Component", "SolverSpecError", "EntryNeedsReview", "load_solver",
            "list_solvers", "parse_solver", "code_files", "code_trusted", "TRUST_CODE_ENV"]
 
 TOP_LEVEL_KEYS = {
     "name", "version", "authors", "citation", "description", "tasks", "problems", "dtype",
-    "architecture", "phases", "weighting", "sampling", "honesty",
+    "architecture", "phases", "weighting", "sampling", "loss", "honesty",
 }
 # Set to 1 to import the code of entries that carry some (see the module docstring).
 TRUST_CODE_ENV = "REGIMEBENCH_TRUST_CODE"
@@ -98,6 +100,7 @@ HONESTY_KEYS = {"basis_aware_features", "uses_reference_data", "tuning_budget"}
 # (regimebench.components.hard_constraints).
 MODEL_WRAPPER_OPTIONS = ("hard_constraint",)
 TASKS = ("forward", "inverse", "operator")
+DEFAULT_LOSS = "strong"
 DTYPES = ("float32", "float64")
 
 
@@ -179,16 +182,23 @@ class SolverSpec:
     sampling: Component
     honesty: Mapping[str, Any]
     folder: Path | None = None
+    loss: Component = field(default_factory=lambda: Component(DEFAULT_LOSS))
 
     def config(self) -> dict[str, Any]:
-        """The training configuration: everything that changes numbers, nothing that doesn't."""
-        return {
+        """The training configuration: everything that changes numbers, nothing that doesn't.
+
+        The loss form appears only when it is not the default strong form, so entries written
+        before loss forms existed keep their configuration hash."""
+        out = {
             "architecture": self.architecture.as_dict(),
             "phases": [p.as_dict() for p in self.phases],
             "weighting": self.weighting.as_dict(),
             "sampling": self.sampling.as_dict(),
             "dtype": self.dtype,
         }
+        if self.loss.as_dict() != {"kind": DEFAULT_LOSS}:
+            out["loss"] = self.loss.as_dict()
+        return out
 
     @property
     def config_hash(self) -> str:
@@ -404,7 +414,7 @@ def _parse(raw: Mapping[str, Any], where: str, folder: Path | None) -> SolverSpe
     description = _expect(raw.get("description", ""), str, f"{where}: 'description'")
 
     architecture = _component(raw["architecture"], architectures, f"{where} [architecture]",
-                              reserved=MODEL_WRAPPER_OPTIONS)
+                              reserved=MODEL_WRAPPER_OPTIONS + TASK_WIRED_OPTIONS)
     _expect(architecture.options.get("hard_constraint", False), bool,
             f"{where} [architecture]: 'hard_constraint'")
     phases_raw = _expect(raw["phases"], list, f"{where}: 'phases'")
@@ -428,6 +438,7 @@ def _parse(raw: Mapping[str, Any], where: str, folder: Path | None) -> SolverSpe
     weighting = _component(raw.get("weighting", {"kind": "fixed"}), weightings,
                            f"{where} [weighting]")
     sampling = _component(raw.get("sampling", {"kind": "fixed"}), samplers, f"{where} [sampling]")
+    loss = _component(raw.get("loss", {"kind": DEFAULT_LOSS}), loss_forms, f"{where} [loss]")
     honesty = dict(_expect(raw.get("honesty", {}), dict, f"{where}: 'honesty'"))
     for key in honesty:
         if key not in HONESTY_KEYS:
@@ -442,7 +453,7 @@ def _parse(raw: Mapping[str, Any], where: str, folder: Path | None) -> SolverSpe
         name=name, version=version, authors=authors, citation=citation,
         description=description, tasks=tasks, problems=problems, dtype=dtype,
         architecture=architecture, phases=tuple(phases), weighting=weighting, sampling=sampling,
-        honesty=honesty, folder=folder,
+        honesty=honesty, folder=folder, loss=loss,
     )
     _build_check(spec, where)
     return spec
@@ -454,10 +465,15 @@ def _build_check(spec: SolverSpec, where: str) -> None:
     too."""
     arch = architectures.get(spec.architecture.kind)
     check = getattr(arch, "check_options", None)
-    own = {k: v for k, v in spec.architecture.options.items() if k not in MODEL_WRAPPER_OPTIONS}
-    checks = [("[architecture]", check, own)] if check is not None else []
+    engine_options = MODEL_WRAPPER_OPTIONS + TASK_WIRED_OPTIONS
+    arch_options = {k: v for k, v in spec.architecture.options.items()
+                    if k not in engine_options}
+    checks = [("[architecture]", check, arch_options)] if check is not None else []
+    checks += [("[architecture]", lambda **o: check_task_wired_options(spec.architecture.kind, o),
+                spec.architecture.options)]
     checks += [("[weighting]", weightings.get(spec.weighting.kind), spec.weighting.options),
-               ("[sampling]", samplers.get(spec.sampling.kind), spec.sampling.options)]
+               ("[sampling]", samplers.get(spec.sampling.kind), spec.sampling.options),
+               ("[loss]", loss_forms.get(spec.loss.kind), spec.loss.options)]
     checks += [(f"[[phases]] #{i + 1}", optimizers.get(p.kind), p.options)
                for i, p in enumerate(spec.phases)]
     for label, factory, options in checks:
@@ -467,6 +483,13 @@ def _build_check(spec: SolverSpec, where: str) -> None:
             text = str(e) if not isinstance(e, KeyError) or isinstance(
                 e, UnknownComponentError) else f"missing {e}"
             raise SolverSpecError(f"{where} {label}: {text}") from None
+    form = loss_forms.get(spec.loss.kind)
+    for i, p in enumerate(spec.phases):
+        phase = optimizers.get(p.kind)(**p.options)
+        if phase.needs_least_squares and not form(**spec.loss.options).least_squares:
+            raise SolverSpecError(f"{where} [[phases]] #{i + 1}: phase {p.kind!r} linearises the "
+                                  f"residuals and needs a least-squares loss form; [loss] kind "
+                                  f"{spec.loss.kind!r} is not one")
 
 
 def list_solvers() -> list[str]:

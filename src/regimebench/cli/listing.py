@@ -80,11 +80,12 @@ def _solvers() -> None:
 
 def _components() -> None:
     from ..components import architectures, optimizers, samplers, weightings
+    from ..loss_forms import loss_forms
 
     table = Table(title="Components")
     for col in ("kind", "name", "description"):
         table.add_column(col)
-    for reg in (architectures, optimizers, weightings, samplers):
+    for reg in (architectures, optimizers, weightings, samplers, loss_forms):
         for name in reg:
             table.add_row(plain(reg.kind), plain(name), plain(reg.describe(name)))
     console.print(table)

@@ -403,10 +403,12 @@ def _check_embedding(spec) -> None:
         if not (_number(scale) and scale > 0):
             raise ValueError(f"fourier embedding: 'scale' must be a number > 0, got {scale!r}")
         periods = opts.get("periods", [1.0])
+        if periods == "task":  # the task's declared periods (regimebench.task_wiring)
+            periods = [1.0]
         if not (isinstance(periods, (list, tuple)) and all(_number(p) and p >= 0 for p in periods)
                 and any(p > 0 for p in periods)):
-            raise ValueError("periodic embedding: 'periods' must be a list of numbers ≥ 0 with "
-                             f"at least one > 0, got {periods!r}")
+            raise ValueError("periodic embedding: 'periods' must be \"task\" or a list of numbers "
+                             f"≥ 0 with at least one > 0, got {periods!r}")
         _check_sizes(harmonics=opts.get("harmonics", 1))
 
 
@@ -494,6 +496,11 @@ def make_piratenet(in_size: int, out_size: int, *, key: jax.Array, width: int = 
         embedding = {"kind": "fourier", "scale": 1.0}
     return PirateNet(in_size, out_size, key=key, width=width, blocks=blocks,
                      activation=activation, embedding=embedding, rwf=rwf)
+
+
+# Linear in its output layer at initialisation (every block is the identity): the
+# physics-informed initialisation applies (regimebench.physics_init).
+make_piratenet.linear_head = True
 
 
 # ---------------------------------------------------------------------------------------------

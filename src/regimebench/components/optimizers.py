@@ -28,6 +28,7 @@ does).
 
 from __future__ import annotations
 
+import abc
 import enum
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, NamedTuple
@@ -40,7 +41,7 @@ import optax
 from .._registry import Registry
 from ..problem import AbstractTask, model_dtype, squared_residuals, traced_in
 
-__all__ = ["AbstractPhase", "GradientPhase", "LineSearchPhase", "PhaseStep", "CostModel",
+__all__ = ["AbstractLossForm", "StrongForm", "strong_terms", "AbstractPhase", "GradientPhase", "LineSearchPhase", "PhaseStep", "CostModel",
            "Objective", "optimizers", "scale_by_soap", "SoapState", "frozen_options"]
 
 
@@ -71,21 +72,66 @@ def frozen_options(options: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((str(k), freeze(v)) for k, v in options.items()))
 
 
+class AbstractLossForm(eqx.Module):
+    """How an objective turns a model into the scalar a phase minimises (its *loss form*).
+
+    :meth:`loss` returns ``(weighted total, (unweighted mean-square loss per term, residuals))``:
+    whatever the form minimises, the per-term values it reports are the task's strong-form
+    mean squares, so curves, labels and the smoke matrix judge every entry on the same
+    quantities. The strong form (:class:`StrongForm`, the default) is the residual least squares
+    of :mod:`regimebench.problem`; other forms (the Deep Ritz energy,
+    :mod:`regimebench.loss_forms`) replace some terms. Subclasses are final; their fields are
+    static configuration. ``least_squares``: whether the total is ``Σ_k w_k mean(p r²)`` (what
+    Gauss–Newton phases linearise through :meth:`Objective.residuals`).
+    """
+
+    least_squares: eqx.AbstractClassVar[bool]
+
+    @abc.abstractmethod
+    def loss(self, objective: Objective, params) -> tuple[jax.Array, tuple[dict, dict]]:
+        """``(weighted total, (unweighted strong-form loss per term, residuals))``."""
+
+
+class StrongForm(AbstractLossForm):
+    """The strong-form residual least squares ``Σ_k w_k · mean_i(p_{k,i} r_{k,i}²)``."""
+
+    least_squares: ClassVar[bool] = True
+
+    def loss(self, objective, params):
+        res = objective.residuals(params)
+        tw, pw = objective.weights(res)
+        terms, total = strong_terms(objective.task.term_names, res, pw)
+        return sum(tw[k] * total[k] for k in terms), (terms, res)
+
+
+def strong_terms(names, residuals, point_weights) -> tuple[dict, dict]:
+    """``(unweighted mean squares, point-weighted mean squares)`` per term (the one definition
+    of a term's loss, shared by every loss form)."""
+    terms, weighted = {}, {}
+    for k in names:
+        sq = squared_residuals(residuals[k])
+        terms[k] = sq.mean()
+        weighted[k] = terms[k] if point_weights[k] is None else (point_weights[k] * sq).mean()
+    return terms, weighted
+
+
 class Objective(eqx.Module):
     """The training objective of one seed at one step, as a phase sees it.
 
-    ``loss(params)`` is ``Σ_k w_k · mean_i(p_{k,i} r_{k,i}²)`` with the weighting's current term
-    weights ``w`` and point weights ``p`` (see :mod:`regimebench.problem`); weights never carry
-    gradients. Natural-gradient and Gauss–Newton phases use :meth:`residuals` and :meth:`weights`
-    to form the per-point Jacobian of the weighted residual vector, :attr:`exact_terms` to leave
-    out the terms the model satisfies by construction, and :attr:`key` to draw points of their
-    own (a line search on independent points).
+    ``loss(params)`` is the loss form's (:class:`AbstractLossForm`); for the default strong form
+    ``Σ_k w_k · mean_i(p_{k,i} r_{k,i}²)`` with the weighting's current term weights ``w`` and
+    point weights ``p`` (see :mod:`regimebench.problem`); weights never carry gradients.
+    Natural-gradient and Gauss–Newton phases use :meth:`residuals` and :meth:`weights` to form
+    the per-point Jacobian of the weighted residual vector, :attr:`exact_terms` to leave out the
+    terms the model satisfies by construction, and :attr:`key` to draw points of their own (a
+    line search on independent points).
 
     Fields besides the task, weighting and batch: ``key`` — this seed's PRNG key data at this
     step (fresh every step of an adapting phase; the sampler draws from a split of it, so a phase
     must derive its own stream, e.g. ``jax.random.fold_in``); ``exact_terms`` — loss terms whose
     residuals vanish for every parameter value (those of a hard constraint,
-    :func:`regimebench.components.hard_constraints.exact_terms`).
+    :func:`regimebench.components.hard_constraints.exact_terms`); ``form`` — the entry's loss
+    form.
     """
 
     task: AbstractTask
@@ -95,6 +141,7 @@ class Objective(eqx.Module):
     static: Any  # the model's non-array part (eqx.partition)
     key: jax.Array | None = None  # raw key data (uint32) of this seed at this step
     exact_terms: tuple[str, ...] = eqx.field(static=True, default=())
+    form: AbstractLossForm = eqx.field(default_factory=lambda: StrongForm())
 
     @property
     def trained_terms(self) -> tuple[str, ...]:
@@ -126,16 +173,9 @@ class Objective(eqx.Module):
                                     self.batch)
 
     def loss(self, params) -> tuple[jax.Array, tuple[dict, dict]]:
-        """``(weighted total, (unweighted mean-square loss per term, residuals))``."""
-        res = self.residuals(params)
-        tw, pw = self.weights(res)
-        terms, total = {}, 0.0
-        for k in self.task.term_names:
-            sq = squared_residuals(res[k])
-            terms[k] = sq.mean()
-            weighted = terms[k] if pw[k] is None else (pw[k] * sq).mean()
-            total = total + tw[k] * weighted
-        return total, (terms, res)
+        """``(weighted total, (unweighted mean-square loss per term, residuals))`` of the loss
+        form."""
+        return self.form.loss(self, params)
 
     def value(self, params) -> jax.Array:
         """The weighted total loss alone (what line searches evaluate)."""
@@ -172,11 +212,15 @@ class AbstractPhase(eqx.Module):
     Class variables:
         ``cost_model`` — a :class:`CostModel`;
         ``adapts`` — whether the weighting and the sampler update after each step (plain
-        gradient phases) or stay frozen (line searches, which need a deterministic loss).
+        gradient phases) or stay frozen (line searches, which need a deterministic loss);
+        ``needs_least_squares`` — whether the step linearises the residuals (Gauss–Newton,
+        natural gradient) and so needs a least-squares loss form
+        (:attr:`AbstractLossForm.least_squares`); checked when an entry is parsed.
     """
 
     cost_model: eqx.AbstractClassVar[CostModel]
     adapts: eqx.AbstractClassVar[bool]
+    needs_least_squares: ClassVar[bool] = False
 
     def max_step_cost(self) -> float | None:
         """The most evaluations one step may cost (``None`` for measured phases: the measured

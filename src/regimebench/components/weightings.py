@@ -223,6 +223,12 @@ class GradNorm(_GradientBalanced):
       ~1e6 and every seed collapsed to u ≈ 0;
     * ``"norm"`` — the rule of Wang et al.'s "Expert's guide" (jaxpi):
       ``ŵ_k = (Σ_j ‖g_j‖₂) / ‖g_k‖₂`` for every term.
+
+    ``min_ratio`` (default 0: off): a term whose gradient norm is below ``min_ratio`` times the
+    largest term's keeps its current weight instead of being balanced. A term the model
+    satisfies by construction (periodicity under an exact periodic embedding) has a gradient
+    at round-off level; balancing it would give round-off an equal share of every update (its
+    weight reaches ~1e7 in float32).
     """
 
     every: int = eqx.field(static=True)
@@ -231,15 +237,31 @@ class GradNorm(_GradientBalanced):
     reference: str = eqx.field(static=True)
     # The equation terms of the bound task (None before bind).
     equation_terms: tuple[str, ...] | None = eqx.field(static=True, default=None)
+    min_ratio: float = eqx.field(static=True, default=0.0)
 
     def bind(self, task) -> GradNorm:
         return GradNorm(every=self.every, momentum=self.momentum, statistic=self.statistic,
                         reference=self.reference,
-                        equation_terms=task.terms_with_roles(EQUATION_ROLES))
+                        equation_terms=task.terms_with_roles(EQUATION_ROLES),
+                        min_ratio=self.min_ratio)
 
     def targets(self, grads: Mapping[str, object],
                 weights: Mapping[str, jax.Array] | None = None) -> dict[str, jax.Array]:
-        """Target weights ``ŵ`` from per-term gradient pytrees (the rule, without averaging).
+        """Target weights ``ŵ`` from per-term gradient pytrees (the rule, without averaging);
+        terms below ``min_ratio`` of the largest gradient norm keep their current weight."""
+        target = self._balanced(grads, weights)
+        if not self.min_ratio:
+            return target
+        norms = {k: jnp.linalg.norm(_flat(g)) for k, g in grads.items()}
+        top = jnp.max(jnp.stack(list(norms.values())))
+        weights = weights or {}
+        return {k: jnp.where(norms[k] < self.min_ratio * top,
+                             jnp.asarray(weights.get(k, 1.0), v.dtype), v)
+                for k, v in target.items()}
+
+    def _balanced(self, grads: Mapping[str, object],
+                  weights: Mapping[str, jax.Array] | None = None) -> dict[str, jax.Array]:
+        """The balancing rule's target weights ``ŵ`` from per-term gradient pytrees.
 
         ``grads`` are gradients of the *unweighted* terms; ``weights`` are the current term
         weights (1 if omitted), used by ``max_mean`` as described in the class docstring.
@@ -276,15 +298,17 @@ class GradNorm(_GradientBalanced):
 
 @weightings.register("grad_norm")
 def make_grad_norm(*, every: int = 100, momentum: float = 0.9, statistic: str = "max_mean",
-                   reference: str = "residual") -> GradNorm:
+                   reference: str = "residual", min_ratio: float = 0.0) -> GradNorm:
     """Grad-norm / learning-rate annealing term weights (Wang, Teng & Perdikaris 2021)."""
     _check_positive("every", every)
     _check_fraction("momentum", momentum)
+    if not 0 <= min_ratio < 1:
+        raise ValueError(f"grad_norm option 'min_ratio' must be in [0, 1), got {min_ratio!r}")
     if statistic not in ("max_mean", "norm"):
         raise ValueError(f"grad_norm option 'statistic' must be 'max_mean' or 'norm', "
                          f"got {statistic!r}")
     return GradNorm(every=int(every), momentum=float(momentum), statistic=statistic,
-                    reference=str(reference))
+                    reference=str(reference), min_ratio=float(min_ratio))
 
 
 class InverseDirichlet(_GradientBalanced):

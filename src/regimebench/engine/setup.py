@@ -21,9 +21,12 @@ import jax.numpy as jnp
 
 from ..components import architectures, optimizers, samplers, weightings
 from ..components.hard_constraints import constrain, exact_terms
-from ..components.optimizers import AbstractPhase
+from ..components.optimizers import AbstractLossForm, AbstractPhase, StrongForm
+from ..loss_forms import loss_forms
+from ..physics_init import fit_output_layer
 from ..problem import AbstractTask, training_view
 from ..solver import SolverSpec
+from ..task_wiring import default_init_terms, physics_init_config, resolve_architecture_options
 
 __all__ = ["Setup", "ModelSpec", "PhaseBudget", "build_setup", "build_phases", "DTYPES"]
 
@@ -40,10 +43,12 @@ class ModelSpec(eqx.Module):
     hard_constraint: bool = eqx.field(static=True, default=False)
 
     def build(self, task: AbstractTask, key: jax.Array):
-        """The model of one seed, in the architecture's default dtype (the caller casts)."""
+        """The model of one seed, in the architecture's default dtype (the caller casts).
+        Task-wired options (the task's periods) are resolved here
+        (:func:`~regimebench.task_wiring.resolve_architecture_options`)."""
         in_size, out_size = task.model_io
-        net = architectures.get(self.kind)(in_size, out_size, key=key,
-                                          **json.loads(self.options_json))
+        options = resolve_architecture_options(json.loads(self.options_json), task)
+        net = architectures.get(self.kind)(in_size, out_size, key=key, **options)
         if self.hard_constraint:
             net = constrain(net, task)
         return task.build_model(net)
@@ -51,6 +56,16 @@ class ModelSpec(eqx.Module):
     def exact_terms(self, task: AbstractTask) -> tuple[str, ...]:
         """The loss terms the model satisfies by construction (a hard constraint's)."""
         return exact_terms(task) if self.hard_constraint else ()
+
+    def initialise(self, task: AbstractTask, model, batch):
+        """``model`` after the entry's data-driven initialisation on the seed's first
+        ``batch`` (PirateNet's physics-informed fit of the output layer when asked), else
+        unchanged."""
+        config = physics_init_config(json.loads(self.options_json))
+        if config is None:
+            return model
+        terms = config["terms"] or default_init_terms(task)
+        return fit_output_layer(model, task, batch, terms, config["ridge"], config["points"])
 
 
 class Setup(eqx.Module):
@@ -63,6 +78,7 @@ class Setup(eqx.Module):
     static: Any  # the model's non-array part (eqx.partition), shared by all seeds
     sizes: tuple[tuple[str, int], ...] = eqx.field(static=True)
     dtype: str = eqx.field(static=True)
+    loss_form: AbstractLossForm = eqx.field(default_factory=lambda: StrongForm())
 
     @property
     def sizes_dict(self) -> dict[str, int]:
@@ -118,8 +134,9 @@ def build_setup(task: AbstractTask, solver: SolverSpec, sizes: Mapping[str, int]
     # The static part (activation functions, shapes) is the same for every seed: take it once,
     # from an abstract evaluation (nothing is computed).
     static = eqx.filter_eval_shape(static_part, jax.random.key(0))
+    loss_form = loss_forms.get(solver.loss.kind)(**solver.loss.options)
     return Setup(view, weighting, sampler, model, static,
-                 tuple(sorted((str(k), int(v)) for k, v in sizes.items())), dtype)
+                 tuple(sorted((str(k), int(v)) for k, v in sizes.items())), dtype, loss_form)
 
 
 def build_phases(solver: SolverSpec) -> tuple[AbstractPhase, ...]:

@@ -26,7 +26,7 @@ __all__ = ["init_seed", "init_phase", "train_step", "log_seed", "final_seed", "o
 def objective(setup: Setup, s: SeedState) -> Objective:
     """The training objective of seed ``s`` at its current batch and weights."""
     return Objective(setup.task, setup.weighting, s.weight_state, s.batch, setup.static,
-                     s.key, setup.exact_terms)
+                     s.key, setup.exact_terms, form=setup.loss_form)
 
 
 def init_seed(setup: Setup, key_data: jax.Array) -> SeedState:
@@ -38,8 +38,9 @@ def init_seed(setup: Setup, key_data: jax.Array) -> SeedState:
     k_model, k_sample, k_run = jax.random.split(key, 3)
     dtype = setup.jnp_dtype
     model = cast_floating(setup.model.build(setup.task, k_model), dtype)
-    params = eqx.partition(model, eqx.is_inexact_array)[0]
     batch = setup.sampler.init(setup.task, k_sample, setup.sizes_dict, dtype)
+    model = setup.model.initialise(setup.task, model, batch)
+    params = eqx.partition(model, eqx.is_inexact_array)[0]
     if setup.weighting.init_reads_residuals:
         res = setup.task.residuals(model, batch)
     else:  # shapes suffice: do not put the PDE into the init program
