@@ -146,7 +146,7 @@ def test_engine_ritz_loss_is_the_ritz_energy_and_reports_strong_terms(problem):
     weight_state = setup.weighting.init(setup.task.residuals(model, batch))
 
     def objective(form):
-        return Objective(setup.task, setup.weighting, weight_state, batch, static, form)
+        return Objective(setup.task, setup.weighting, weight_state, batch, static, form=form)
 
     total, (terms, _) = objective(setup.loss_form).loss(params)
     form = ritz_forms.get(spec.task_class("forward").energy_form)(setup.task)
