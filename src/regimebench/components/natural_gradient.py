@@ -348,15 +348,16 @@ def cg_direction(J: jax.Array, s: jax.Array, damping: jax.Array, iters: int) -> 
     z = precond * r
     p, rz = z, jnp.dot(r, z)
     tiny = jnp.finfo(J.dtype).tiny
+    one, zero = jnp.ones((), J.dtype), jnp.zeros((), J.dtype)  # no float64 in a float32 step
     for _ in range(iters):
         ap = J.T @ (J @ p) + damping * p
         pap = jnp.dot(p, ap)
-        alpha = jnp.where(pap > tiny, rz / jnp.where(pap > tiny, pap, 1.0), 0.0)
+        alpha = jnp.where(pap > tiny, rz / jnp.where(pap > tiny, pap, one), zero)
         x = x + alpha * p
         r = r - alpha * ap
         z = precond * r
         rz_new = jnp.dot(r, z)
-        p = z + jnp.where(rz > tiny, rz_new / jnp.where(rz > tiny, rz, 1.0), 0.0) * p
+        p = z + jnp.where(rz > tiny, rz_new / jnp.where(rz > tiny, rz, one), zero) * p
         rz = rz_new
     return x
 
@@ -398,7 +399,7 @@ def grid_line_search(loss_fn: Callable[[jax.Array], jax.Array], grid: jax.Array)
     """Evaluate ``loss_fn(η)`` at every grid point at once (``vmap``, no loop) and return
     ``(index of the minimum, η*, loss at η*)``. Non-finite losses never win."""
     losses = jax.vmap(loss_fn)(grid)
-    losses = jnp.where(jnp.isfinite(losses), losses, jnp.inf)
+    losses = jnp.where(jnp.isfinite(losses), losses, jnp.asarray(jnp.inf, losses.dtype))
     j = jnp.argmin(losses)
     return j, grid[j], losses[j]
 
@@ -448,22 +449,30 @@ def ng_update(flat: jax.Array, s: jax.Array, J: jax.Array, state: NGState,
     # A failed factorisation (λ too small for a singular Gram) gives a non-finite direction,
     # whose every grid loss is non-finite: the step is rejected and λ grows.
     accepted = (new_loss < loss0) & jnp.all(jnp.isfinite(phi))
-    eta = jnp.where(accepted, eta, 0.0)
+    # constants in the parameters' dtype: a float32 entry's step holds no float64 value
+    dt = flat.dtype
+
+    def const(v):
+        return jnp.asarray(v, dt)
+
+    eta = jnp.where(accepted, eta, const(0.0))
     new_flat = jnp.where(accepted, flat - eta * phi, flat)
-    new_phi = jnp.where(accepted, phi, 0.0) if config.momentum else state.phi
+    new_phi = jnp.where(accepted, phi, const(0.0)) if config.momentum else state.phi
     damping = state.damping
     if config.damping_rule == "step":
-        factor = jnp.where(~accepted, config.damping_up,
-                           jnp.where(j == 0, config.damping_down, 1.0))
-        damping = jnp.clip(damping * factor, config.damping_min, config.damping_max)
+        factor = jnp.where(~accepted, const(config.damping_up),
+                           jnp.where(j == 0, const(config.damping_down), const(1.0)))
+        damping = jnp.clip(damping * factor, const(config.damping_min),
+                           const(config.damping_max))
     elif config.damping_rule == "gain":
         jphi = J @ phi
         eta_j = grid[j]
         predicted = model_scale * (2 * eta_j * jnp.dot(s, jphi) - eta_j**2 * jnp.dot(jphi, jphi))
-        rho = (loss0 - new_loss) / jnp.where(predicted > 0, predicted, jnp.inf)
-        factor = jnp.where(~accepted | (rho < 0.25), config.damping_up,
-                           jnp.where(rho > 0.75, config.damping_down, 1.0))
-        damping = jnp.clip(damping * factor, config.damping_min, config.damping_max)
+        rho = (loss0 - new_loss) / jnp.where(predicted > 0, predicted, const(jnp.inf))
+        factor = jnp.where(~accepted | (rho < 0.25), const(config.damping_up),
+                           jnp.where(rho > 0.75, const(config.damping_down), const(1.0)))
+        damping = jnp.clip(damping * factor, const(config.damping_min),
+                           const(config.damping_max))
     info = NGInfo(loss0, jnp.where(accepted, new_loss, loss0), eta, j, lam, accepted)
     new_state = NGState(phi=new_phi, damping=damping.astype(flat.dtype), count=state.count + 1)
     return new_flat, new_state, info
