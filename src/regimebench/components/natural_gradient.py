@@ -348,7 +348,7 @@ def cg_direction(J: jax.Array, s: jax.Array, damping: jax.Array, iters: int) -> 
     z = precond * r
     p, rz = z, jnp.dot(r, z)
     tiny = jnp.finfo(J.dtype).tiny
-    zero, one = jnp.zeros((), J.dtype), jnp.ones((), J.dtype)  # literals in the entry's dtype
+    one, zero = jnp.ones((), J.dtype), jnp.zeros((), J.dtype)  # no float64 in a float32 step
     for _ in range(iters):
         ap = J.T @ (J @ p) + damping * p
         pap = jnp.dot(p, ap)
@@ -449,29 +449,30 @@ def ng_update(flat: jax.Array, s: jax.Array, J: jax.Array, state: NGState,
     # A failed factorisation (λ too small for a singular Gram) gives a non-finite direction,
     # whose every grid loss is non-finite: the step is rejected and λ grows.
     accepted = (new_loss < loss0) & jnp.all(jnp.isfinite(phi))
-    # Every constant below is cast to the parameters' dtype: a float32 entry computes in float32
-    # (a Python float would enter the trace as a float64 literal).
+    # constants in the parameters' dtype: a float32 entry's step holds no float64 value
     dt = flat.dtype
 
-    def c(x):
-        return jnp.asarray(x, dt)
+    def const(v):
+        return jnp.asarray(v, dt)
 
-    eta = jnp.where(accepted, eta, c(0.0))
+    eta = jnp.where(accepted, eta, const(0.0))
     new_flat = jnp.where(accepted, flat - eta * phi, flat)
-    new_phi = jnp.where(accepted, phi, c(0.0)) if config.momentum else state.phi
+    new_phi = jnp.where(accepted, phi, const(0.0)) if config.momentum else state.phi
     damping = state.damping
     if config.damping_rule == "step":
-        factor = jnp.where(~accepted, c(config.damping_up),
-                           jnp.where(j == 0, c(config.damping_down), c(1.0)))
-        damping = jnp.clip(damping * factor, c(config.damping_min), c(config.damping_max))
+        factor = jnp.where(~accepted, const(config.damping_up),
+                           jnp.where(j == 0, const(config.damping_down), const(1.0)))
+        damping = jnp.clip(damping * factor, const(config.damping_min),
+                           const(config.damping_max))
     elif config.damping_rule == "gain":
         jphi = J @ phi
         eta_j = grid[j]
         predicted = model_scale * (2 * eta_j * jnp.dot(s, jphi) - eta_j**2 * jnp.dot(jphi, jphi))
-        rho = (loss0 - new_loss) / jnp.where(predicted > 0, predicted, c(jnp.inf))
-        factor = jnp.where(~accepted | (rho < 0.25), c(config.damping_up),
-                           jnp.where(rho > 0.75, c(config.damping_down), c(1.0)))
-        damping = jnp.clip(damping * factor, c(config.damping_min), c(config.damping_max))
+        rho = (loss0 - new_loss) / jnp.where(predicted > 0, predicted, const(jnp.inf))
+        factor = jnp.where(~accepted | (rho < 0.25), const(config.damping_up),
+                           jnp.where(rho > 0.75, const(config.damping_down), const(1.0)))
+        damping = jnp.clip(damping * factor, const(config.damping_min),
+                           const(config.damping_max))
     info = NGInfo(loss0, jnp.where(accepted, new_loss, loss0), eta, j, lam, accepted)
     new_state = NGState(phi=new_phi, damping=damping.astype(flat.dtype), count=state.count + 1)
     return new_flat, new_state, info
