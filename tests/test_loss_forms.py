@@ -213,3 +213,14 @@ def test_a_phase_that_linearises_residuals_refuses_a_non_least_squares_form(monk
     parse_solver(raw)  # the strong form is least squares
     with pytest.raises(SolverSpecError, match="needs a least-squares loss form"):
         parse_solver({**raw, "loss": {"kind": "ritz"}})
+
+
+def test_the_natural_gradient_phase_refuses_the_ritz_form():
+    """The registered Gauss–Newton phase declares it: its step linearises strong residuals."""
+    from regimebench.solver import SolverSpecError, parse_solver
+
+    raw = {"name": "x", "version": 1, "architecture": {"kind": "mlp"},
+           "phases": [{"kind": "natural_gradient"}]}
+    parse_solver(raw)
+    with pytest.raises(SolverSpecError, match="needs a least-squares loss form"):
+        parse_solver({**raw, "loss": {"kind": "ritz"}})

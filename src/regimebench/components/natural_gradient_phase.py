@@ -74,6 +74,9 @@ class NaturalGradientPhase(AbstractPhase):
 
     cost_model: ClassVar[CostModel] = CostModel.MEASURED
     adapts: ClassVar[bool] = True
+    # The step linearises the strong-form residuals; an energy (Ritz) loss has no residuals to
+    # linearise, so an entry pairing the two is refused when parsed.
+    needs_least_squares: ClassVar[bool] = True
 
     config: ng.NGConfig = eqx.field(static=True)
     fresh_line_search: bool = eqx.field(static=True)
