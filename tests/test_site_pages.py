@@ -209,8 +209,13 @@ def test_one_colour_per_entry_on_every_page_and_chart(site):
                         seen.setdefault(name.split("@")[0], set()).add(colour.upper())
     assert len(seen) >= 5
     assert all(len(colours) == 1 for colours in seen.values()), seen
-    # and different entries have different colours (the palette has 14 before it repeats)
-    assert len({next(iter(c)) for c in seen.values()}) == len(seen)
+    # different entries have different colours until the palette runs out; past it an entry
+    # shares a colour only with a different point shape (palette.solver_styles)
+    from regimebench.leaderboard.palette import PALETTE, solver_styles
+
+    assert len({next(iter(c)) for c in seen.values()}) == min(len(seen), len(PALETTE))
+    styles = solver_styles(seen)
+    assert len({(st.colour, st.shape) for st in styles.values()}) == len(seen)
 
 
 def test_catalogue_text_is_read_only_from_regular_files(tmp_path):
