@@ -89,10 +89,11 @@ def test_batch_all_filters_and_bad_filters(tmp_path, catalogue):
     assert r.exit_code == 2 and "--problem takes one value without --all" in r.output
 
 
-def _record(solver, seconds, evals=100, sizes=None, status="ok", compile_s=3.0):
+def _record(solver, seconds, evals=100, sizes=None, status="ok", compile_s=3.0, harness="2",
+            problem="p", task="forward"):
     return {"schema_version": 1, "status": status, "evals_done": evals,
-            "spec": {"problem": "p", "task": "forward", "solver": solver, "config_hash": "h",
-                     "sizes": sizes or {"pde": 90, "bc": 10}},
+            "spec": {"problem": problem, "task": task, "solver": solver, "config_hash": "h",
+                     "sizes": sizes or {"pde": 90, "bc": 10}, "harness": harness},
             "timing": {"seed_wall_s": seconds, "compile_s": compile_s}}
 
 
@@ -107,8 +108,27 @@ def test_cost_model_calibrates_from_the_closest_records():
     est = model.estimate("p", "forward", "new", "h", {"pde": 100}, evals=100, seeds=1)
     assert est.source == "problem" and est.seconds == pytest.approx(3.0 + 3.0)
     est = model.estimate("q", "forward", "a", "h", {"pde": 100}, evals=100, seeds=1)
-    assert est.source == "all records"
+    assert est.source == "task"
+    # A rate of forward tasks says nothing about an operator task: the default is used.
+    assert model.estimate("q", "operator", "a", "h", {"data": 10}, evals=10,
+                          seeds=1).source == "default"
     empty = CostModel([]).estimate("q", "forward", "a", "h", {"pde": 10}, evals=10, seeds=2)
     assert empty.source == "default" and empty.seconds == pytest.approx(
         DEFAULT_COMPILE_S + 2 * 10 * 10 * DEFAULT_SECONDS_PER_POINT_EVAL)
     assert model.estimate("p", "forward", "a", "h", {"pde": 1}, evals=9, seeds=0).seconds == 0
+
+
+def test_cost_model_prefers_records_of_the_running_harness():
+    # The old engine took 10 s where the new one takes 1 s; another problem's new records are
+    # still a worse guess than the same entry's old ones, and they rank below the new ones.
+    old, new = _record("a", 10.0, harness="1"), _record("a", 1.0, harness="2")
+    other = _record("z", 50.0, harness="2", problem="other")
+    est = CostModel([old, new, other], harness="2").estimate(
+        "p", "forward", "a", "h", {"pde": 100}, evals=100, seeds=1)
+    assert est.source == "entry" and est.seconds == pytest.approx(3.0 + 1.0)
+    est = CostModel([old, other], harness="2").estimate(
+        "p", "forward", "a", "h", {"pde": 100}, evals=100, seeds=1)
+    assert est.source == "entry (harness 1)" and est.seconds == pytest.approx(3.0 + 10.0)
+    est = CostModel([other], harness="2").estimate(
+        "p", "forward", "a", "h", {"pde": 100}, evals=100, seeds=1)
+    assert est.source == "task" and est.seconds == pytest.approx(3.0 + 50.0)

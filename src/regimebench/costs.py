@@ -7,12 +7,15 @@ take. The estimate of one run (one plan's unfinished seeds, trained together) is
 
 where *points* is the number of sampled points (or pairs) one gradient evaluation touches, the
 sum of the run's sizes. The two constants come from records already on disk, matched as closely
-as they exist:
+as they exist, records of the running harness (:data:`~regimebench.harness.HARNESS_VERSION`)
+before older ones, because a new engine changes the seconds:
 
 1. ``entry``: records of the same (problem, task, entry configuration), any budget;
 2. ``problem``: records of the same (problem, task), any entry;
-3. ``all records``: every record given;
-4. ``default``: :data:`DEFAULT_SECONDS_PER_POINT_EVAL` and :data:`DEFAULT_COMPILE_S`.
+3. the same two levels in records of older harness versions (labelled ``… (harness N)``);
+4. ``task``: records of the same task on any problem (a ``forward`` rate says nothing about an
+   ``operator`` task, whose "points" are input-output pairs of whole fields);
+5. ``default``: :data:`DEFAULT_SECONDS_PER_POINT_EVAL` and :data:`DEFAULT_COMPILE_S`.
 
 A record's rate is its ``timing.seed_wall_s`` (one seed's training, compilation excluded) over
 ``evals_done × points``; the median over the matching records is used. Crashed records measured
@@ -27,6 +30,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from .harness import HARNESS_VERSION, harness_of
 
 __all__ = ["Estimate", "CostModel", "DEFAULT_SECONDS_PER_POINT_EVAL", "DEFAULT_COMPILE_S",
            "format_seconds"]
@@ -46,7 +51,7 @@ class Estimate:
     seeds: int
     evals: int
     points: int
-    source: str  # entry, problem, all records, default
+    source: str  # entry, problem, task, default; "(harness N)" when from older records
     calibration_records: int
 
 
@@ -72,12 +77,15 @@ def _measurement(record: Mapping[str, Any]) -> tuple[float, float | None] | None
 class CostModel:
     """Per-(evaluation × point) rates and compile times, learned from records.
 
+    ``harness`` is the version whose records are preferred (default: the running one).
+
     >>> CostModel([]).estimate("helmholtz", "forward", "pinn-mlp-adam", "0", {"pde": 640},
     ...                        evals=3000, seeds=1).source
     'default'
     """
 
-    def __init__(self, records: Iterable[Mapping[str, Any]]):
+    def __init__(self, records: Iterable[Mapping[str, Any]], harness: str = HARNESS_VERSION):
+        self.harness = harness
         rates: dict[tuple, list[float]] = defaultdict(list)
         compiles: dict[tuple, list[float]] = defaultdict(list)
         for rec in records:
@@ -85,27 +93,39 @@ class CostModel:
             if m is None:
                 continue
             s = rec["spec"]
-            for key in self._keys(s.get("problem"), s.get("task"), s.get("solver"),
-                                  s.get("config_hash")):
+            version = harness_of(rec)
+            for level in self._levels(s.get("problem"), s.get("task"), s.get("solver"),
+                                      s.get("config_hash")):
+                key = (version, *level)
                 rates[key].append(m[0])
                 if m[1] is not None:
                     compiles[key].append(m[1])
         self._rates = {k: statistics.median(v) for k, v in rates.items()}
         self._counts = {k: len(v) for k, v in rates.items()}
         self._compiles = {k: statistics.median(v) for k, v in compiles.items()}
+        self._older = sorted({k[0] for k in rates if k[0] != harness}, reverse=True)
 
     @staticmethod
-    def _keys(problem, task, solver, config_hash) -> list[tuple]:
+    def _levels(problem, task, solver, config_hash) -> list[tuple]:
         return [("entry", problem, task, solver, config_hash), ("problem", problem, task),
-                ("all records",)]
+                ("task", task)]
+
+    def _search_order(self, problem, task, solver, config_hash) -> list[tuple]:
+        """(version, level…) keys from the closest match to the loosest."""
+        entry, same_problem, same_task = self._levels(problem, task, solver, config_hash)
+        order = [(self.harness, *entry), (self.harness, *same_problem)]
+        order += [(v, *level) for v in self._older for level in (entry, same_problem)]
+        order += [(v, *same_task) for v in (self.harness, *self._older)]
+        return order
 
     def estimate(self, problem: str, task: str, solver: str, config_hash: str,
                  sizes: Mapping[str, Any], *, evals: int, seeds: int) -> Estimate:
         """Estimated seconds to train ``seeds`` seeds of one run together (0 seeds: 0 s)."""
         points = _points(sizes)
-        for key in self._keys(problem, task, solver, config_hash):
+        for key in self._search_order(problem, task, solver, config_hash):
             if key in self._rates:
-                rate, source, n = self._rates[key], key[0], self._counts[key]
+                rate, n = self._rates[key], self._counts[key]
+                source = key[1] if key[0] == self.harness else f"{key[1]} (harness {key[0]})"
                 compile_s = self._compiles.get(key, DEFAULT_COMPILE_S)
                 break
         else:
