@@ -231,3 +231,20 @@ def test_catalogue_text_is_read_only_from_regular_files(tmp_path):
     assert _read_text(readme) == "# an entry\n"
     assert _read_text(link) is None
     assert _read_text(tmp_path / "missing.md") is None
+
+
+def test_regimes_page_shows_every_findings_verdict_from_the_records(site):
+    """The Findings section is rendered from regimebench.findings on the records the site shows:
+    each registered finding has its section, with the verdict assess_all gives, and the docs'
+    generated copy of the verdicts is not shown a second time."""
+    from regimebench.findings import DOCS_BEGIN, assess_all
+
+    out, _ = site
+    page = (out / "regimes.html").read_text()
+    loaded, _ = load_runs(OFFICIAL)
+    for a in assess_all(loaded):
+        section = page.split(f'id="finding-{a.finding.key}"')[1].split("</section>")[0]
+        heading = section.split("</h3>")[0]
+        assert f'v-{a.verdict.value}">{html.escape(a.verdict.title)}</span>' in heading
+        assert section.count('class="verdict-tag') == 1 + len(a.parts)
+    assert html.escape(DOCS_BEGIN) not in page and "Findings</a> section" in page

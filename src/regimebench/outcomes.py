@@ -1,5 +1,5 @@
 """The outcome vocabulary of a run: status, failure reason, regime, failure mode, term role and
-training phase.
+training phase; and the verdict of a published finding re-tested on the records.
 
 Every outcome a record, the CLI or the site shows is a member of one of these enumerations, never
 a loose string. They are :class:`enum.StrEnum`, so a member *is* its JSON value
@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 
 __all__ = ["Status", "FailureReason", "Regime", "FailureMode", "TermRole", "TrainingPhase",
-           "VOCABULARIES"]
+           "Verdict", "VOCABULARIES"]
 
 
 class _Described(enum.StrEnum):
@@ -125,6 +125,31 @@ class TrainingPhase(_Described):
                                           "half a decade and stayed up: the gradients align")
 
 
+class Verdict(_Described):
+    """What the records say about a published finding (:mod:`regimebench.findings`), for one
+    setting or over all of them. Members are listed from the strongest to the weakest; ``title``
+    is how a verdict is written in prose."""
+
+    title: str
+
+    def __new__(cls, value: str, title: str = "", description: str = ""):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.title = title
+        member.description = description
+        return member
+
+    REPRODUCED = "reproduced", "reproduced", (
+        "every part of the claim holds in direction and the rank-sum test (5 %) tells the groups "
+        "apart")
+    DIRECTION_ONLY = "direction_only", "reproduced in direction only", (
+        "every part of the claim holds in direction, but not every difference is statistically "
+        "distinguishable at this many seeds")
+    NOT_REPRODUCED = "not_reproduced", "not reproduced", (
+        "some part of the claim goes the other way or does not appear")
+    NO_RECORDS = "no_records", "no records yet", "the records the finding needs are not there yet"
+
+
 #: Every outcome vocabulary, in the order the definitions page lists them.
 VOCABULARIES: tuple[type[_Described], ...] = (Status, FailureReason, Regime, FailureMode,
-                                               TermRole, TrainingPhase)
+                                               TermRole, TrainingPhase, Verdict)

@@ -9,6 +9,7 @@ module, so the package has no import cycle):
 ``bench batch [--all]``       :mod:`.batch` — one pair or the whole matrix, on any executor
 ``bench sweep``               :mod:`.sweep` — a (difficulty × data) grid for a regime map
 ``bench regimes``/``relabel`` :mod:`.regimes` — regime maps and labels from records
+``bench findings``            :mod:`.findings` — verdicts of the published findings re-tested
 ``bench validate``            :mod:`.validate` — a solver entry (with smoke runs) or a record
 ``bench show``                :mod:`.show` — one record
 ``bench reproduce``           :mod:`.reproduce` — rerun one record's seed and compare
@@ -44,6 +45,7 @@ import typer
 from . import (
     batch,
     doctor,
+    findings,
     leaderboard,
     listing,
     reference,
@@ -72,6 +74,7 @@ app.command()(batch.batch)
 app.command()(sweep.sweep)
 app.command()(regimes.regimes)
 app.command()(regimes.relabel)
+app.command()(findings.findings)
 app.command()(validate.validate)
 app.command()(show.show)
 app.command()(reproduce.reproduce)

@@ -146,6 +146,14 @@ def _markdown(text: str, shift: int = 2):
     return Markup(html)  # noqa: S704 - markdown-it escapes all raw HTML with html=False
 
 
+def _markdown_inline(text: str):
+    """One line of Markdown (code spans, emphasis, links) as inline HTML, raw HTML escaped."""
+    from markdown_it import MarkdownIt
+    from markupsafe import Markup
+
+    return Markup(MarkdownIt("commonmark", {"html": False}).renderInline(text or ""))  # noqa: S704
+
+
 def _doc_text(text: str):
     """The first paragraph of a docstring as HTML: ````x```` and ``:role:`x``` become code."""
     from markupsafe import Markup, escape
@@ -202,7 +210,7 @@ def _environment(displayed: set[str]):
                       f'{escape(member.value)}">{escape(member.value)}</a>')
 
     env.filters.update(err=_fmt_err, sci=_fmt_sci, secs=_fmt_secs, evals=_fmt_evals,
-                       sortval=_sort_value, pct=_pct, p=_p, markdown=_markdown, doc=_doc_text,
+                       sortval=_sort_value, pct=_pct, p=_p, markdown=_markdown, inline=_markdown_inline, doc=_doc_text,
                        margin=stats.format_margin, budget=budget_description)
     env.globals.update(regimes=REGIMES, isinf=math.isinf, isnan=math.isnan, Status=Status,
                        stat=stat, label=label, def_anchor=def_anchor, favicon=FAVICON,
@@ -274,10 +282,18 @@ def _citation() -> tuple[str | None, str | None]:
 
 
 def _regimes_guide() -> str | None:
-    """``docs/regimes.md`` of the checkout (absent from an installed wheel: the page says so)."""
+    """``docs/regimes.md`` of the checkout (absent from an installed wheel: the page says so),
+    without its generated findings block: the page renders the verdicts itself, from the same
+    records it shows (:mod:`regimebench.findings`), so a stale copy is never displayed."""
     from .._catalogue import catalogue_root
+    from ..findings import DOCS_BEGIN, DOCS_END
 
-    return _read_text(catalogue_root() / "docs" / "regimes.md")
+    text = _read_text(catalogue_root() / "docs" / "regimes.md")
+    if text is None or DOCS_BEGIN not in text or DOCS_END not in text:
+        return text
+    head, rest = text.split(DOCS_BEGIN, 1)
+    return (head + "*The verdicts are in the [Findings](#findings) section at the top of this "
+            "page, computed from the records the site shows.*" + rest.split(DOCS_END, 1)[1])
 
 
 def _budget_table(problems: dict[str, Any]) -> tuple[list[str], list[tuple[str, list[int]]]]:
@@ -329,8 +345,9 @@ def build_site(runs: Path, out: Path) -> BuildReport:
     Pages are written into a temporary sibling folder that replaces ``out`` only when every
     page rendered, so a failed build leaves the previous site intact.
     """
+    from ..findings import assess_all
     from ..labels import FAILURE_MODES
-    from ..outcomes import VOCABULARIES
+    from ..outcomes import VOCABULARIES, Verdict
     from ..reproduce import tolerance_for
     from . import charts
 
@@ -399,7 +416,8 @@ def build_site(runs: Path, out: Path) -> BuildReport:
         page("methods.html", "methods.html", vocabularies=VOCABULARIES,
              mode_totals=dict(mode_totals), tiers=tiers, budget_rows=budget_rows,
              explicit_budgets=explicit)
-        page("regimes.html", "regimes.html", groups=groups, guide=_regimes_guide())
+        page("regimes.html", "regimes.html", groups=groups, guide=_regimes_guide(),
+             findings=assess_all(loaded), verdicts=tuple(Verdict))
         page("about.html", "about.html", cff=cff, bibtex=bib)
         (tmp / "leaderboard.csv").write_text(to_csv(groups, hrefs))
         (tmp / "runs.json").write_text(to_json(groups, hrefs))
