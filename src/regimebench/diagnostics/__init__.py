@@ -5,7 +5,7 @@ vmapped over seeds by their callers. Definitions in ``docs/regimes.md``.
 
 from .config import DiagnosticsConfig, default_for_tier
 from .connectivity import bezier_path, linear_path, mc
-from .end import cross_seed_landscape, field_probes, seed_landscape, landscape_loss
+from .end import cross_seed_landscape, field_probes, landscape_loss, seed_landscape
 from .fields import field_metrics
 from .hessian import (
     hutchinson_trace,
