@@ -311,3 +311,46 @@ def test_snr_probe_on_terms_that_share_points():
                     diagnostics=DiagnosticsConfig(landscape=False))
         snr = [v for v in res.seeds[0].curves["snr"] if v is not None]
         assert res.seeds[0].status == "ok" and snr and all(v > 0 for v in snr)
+
+
+def test_ritz_entry_probes_its_own_energy_landscape():
+    """The engine's per-seed landscape probes (:func:`seed_landscape`, what training with
+    ``--diagnostics full`` calls) on a Deep Ritz entry: the record says its landscape is the
+    Ritz objective, and carries a spectral density whose weights sum to 1, whose smallest node
+    is ``hessian_lambda_min``, and whose nodes lie inside the spectrum bounded by the power
+    iteration's ``|λ_max|``. (Training first would only add compile time: the probes read the
+    parameters alone; ``test_regime_map`` covers the path through ``train``.)"""
+    import equinox as eqx
+    from zoo_matrix import tiny_variant  # width 8, depth 1: same program shape, cheap compile
+
+    from regimebench.diagnostics import DiagnosticsConfig, landscape_loss, seed_landscape
+    from regimebench.engine.setup import build_setup
+    from regimebench.engine.state import cast_floating
+    from regimebench.problem import load_problem
+    from regimebench.solver import load_solver
+
+    p = load_problem("helmholtz")
+    sizes = p.sizes("forward", "smoke")
+    task = p.make_task("forward", p.resolve_params("forward"), sizes)
+    setup = build_setup(task, tiny_variant(load_solver("deep-ritz-mlp")), sizes)
+    model = cast_floating(setup.model.build(setup.task, jax.random.key(0)), setup.jnp_dtype)
+    params = eqx.partition(model, eqx.is_inexact_array)[0]  # as the engine initialises them
+    cfg = DiagnosticsConfig(trace_samples=4, trace_min_samples=2, slice_1d=3, slice_2d=2,
+                            lanczos_steps=12, lanczos_probes=2)
+    d = seed_landscape(setup, [params], [0], cfg)[0]
+    assert d["landscape_objective"] == "ritz"
+    batch = setup.task.sample(jax.random.key(cfg.batch_seed), sizes, setup.jnp_dtype)
+    assert d["landscape_loss"] == float(landscape_loss(setup, batch)(params))
+    esd = d["hessian_esd"]
+    assert (esd["probes"], esd["steps"]) == (2, 12)
+    nodes, weights = np.array(esd["nodes"]), np.array(esd["weights"])
+    assert nodes.shape == weights.shape == (24,) and np.all(np.isfinite(nodes))
+    # float32 entry: each probe's weights sum to 1 to ~m·ε₃₂; stored divided by the probes
+    assert weights.sum() == pytest.approx(1.0, abs=1e-5) and np.all(weights >= 0)
+    assert d["hessian_lambda_min"] == nodes.min()
+    # Ritz values and the power iteration's Rayleigh quotient are both inside the spectrum;
+    # the power iteration converged (its relative change < 1e-5), so |λ_max| is the spectral
+    # radius to about that accuracy: 1e-3 also covers float32 rounding of the HVPs
+    assert d["hessian_power_iterations"] < cfg.power_iters
+    assert np.abs(nodes).max() <= abs(d["hessian_lambda_max"]) * (1 + 1e-3)
+    assert 0.0 <= d["hessian_negative_mass"] <= 1.0
