@@ -20,6 +20,9 @@ hard constraint on the model, in which case their residuals are zero anyway).
 Whatever the form, the per-term values it reports — the records' ``loss_<term>`` curves, the
 regime labels, the smoke matrix — are the strong-form mean squares, so a Ritz entry and its
 strong-form twin are judged on the same numbers; only ``loss_weighted`` is the energy.
+The end-of-training landscape probes are the exception, on purpose: they measure the landscape
+of the loss the entry minimised, the form's :meth:`~AbstractLossForm.unweighted` objective (for
+Ritz the energy plus the penalties, with unit weights), named ``ritz`` in the record.
 """
 
 from __future__ import annotations
