@@ -14,10 +14,13 @@ from regimebench.diagnostics import (
     filter_normalized_direction,
     gradient_snr,
     hutchinson_trace,
+    lanczos,
     linear_cka,
     linear_path,
     loss_slices,
     mc,
+    negative_mass,
+    spectral_density,
     term_grad_norms,
     top_eigenvalue,
 )
@@ -56,6 +59,117 @@ def test_hutchinson_trace_within_three_standard_errors(tiny):
     # holds with probability ≈ 99.7 %; the key is fixed, so the test is deterministic.
     assert se > 0
     assert abs(float(got["value"]) - dense) < 3 * se
+
+
+def _symmetric(n, seed, spectrum=None):
+    """A random symmetric ``n × n`` matrix (float64): Gaussian (indefinite), or with the given
+    eigenvalues in a random orthogonal basis."""
+    rng = np.random.default_rng(seed)
+    if spectrum is None:
+        a = rng.normal(size=(n, n))
+        return (a + a.T) / 2
+    q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    return (q * np.asarray(spectrum)) @ q.T
+
+
+@pytest.mark.parametrize("kind", ["indefinite", "spd-diagonal"])
+def test_lanczos_with_as_many_steps_as_dimensions_recovers_the_spectrum(kind):
+    n = 30
+    if kind == "indefinite":
+        a = _symmetric(n, 0)
+    else:  # distinct, widely spread positive eigenvalues (condition number 1e4)
+        a = np.diag(np.logspace(-2, 2, n))
+    v0 = jnp.asarray(np.random.default_rng(1).choice([-1.0, 1.0], n))
+    out = lanczos(lambda v: jnp.asarray(a) @ v, v0, jax.random.key(0), steps=n)
+    eig = np.linalg.eigvalsh(a)
+    # m = n with full reorthogonalisation: T is A in an orthonormal basis, so its eigenvalues
+    # are A's to a backward error of a few ε‖A‖ (≈ 1e-14 here); 1e-8 leaves a wide margin.
+    np.testing.assert_allclose(np.asarray(out["nodes"]), eig, atol=1e-8 * np.abs(eig).max())
+    # the weights are the squared first row of an orthogonal matrix: they sum to 1 to rounding,
+    # and they are the squared components of the unit start vector in A's eigenbasis
+    assert float(out["weights"].sum()) == pytest.approx(1.0, abs=1e-12)
+    vecs = np.linalg.eigh(a)[1]
+    expected = (vecs.T @ (np.asarray(v0) / np.sqrt(n))) ** 2
+    np.testing.assert_allclose(np.asarray(out["weights"]), expected, atol=1e-10)
+
+
+def test_lanczos_quadrature_is_exact_for_low_moments_and_survives_breakdown():
+    """With m < n steps the nodes and weights are an m-point Gauss quadrature of the start
+    vector's spectral measure: exact for moments of degree ≤ 2m − 1. A start vector in three
+    eigenspaces makes the Krylov space invariant after 3 steps; Lanczos restarts, and the
+    later (zero-weight) block adds only genuine eigenvalues."""
+    a = _symmetric(80, 2)
+    v0 = jnp.asarray(np.random.default_rng(3).normal(size=80))
+    vh = np.asarray(v0) / np.linalg.norm(np.asarray(v0))
+    out = lanczos(lambda v: jnp.asarray(a) @ v, v0, jax.random.key(1), steps=6)
+    nodes, weights = np.asarray(out["nodes"]), np.asarray(out["weights"])
+    for p in range(1, 12):  # 2m − 1 = 11; float64 rounding grows like ‖A‖^p
+        exact = vh @ np.linalg.matrix_power(a, p) @ vh
+        assert np.sum(weights * nodes**p) == pytest.approx(exact, rel=1e-9, abs=1e-9 * 10**p)
+    # Ritz values interlace: inside [λ_min, λ_max]
+    eig = np.linalg.eigvalsh(a)
+    assert eig[0] - 1e-10 <= nodes.min() and nodes.max() <= eig[-1] + 1e-10
+
+    d = jnp.asarray(np.repeat([1.0, 2.0, 3.0], 10))
+    out = lanczos(lambda v: d * v, jnp.ones(30), jax.random.key(2), steps=12)
+    nodes, weights = np.asarray(out["nodes"]), np.asarray(out["weights"])
+    assert np.all(np.min(np.abs(nodes[:, None] - np.array([1.0, 2.0, 3.0])), axis=1) < 1e-10)
+    np.testing.assert_allclose([weights[np.abs(nodes - k) < 1e-6].sum() for k in (1, 2, 3)],
+                               1 / 3, atol=1e-12)
+
+
+def test_slq_moments_estimate_the_normalised_trace_moments():
+    """Each probe's density has moments v̂ᵀH^p v̂ with v̂ a normalised Rademacher vector: an
+    unbiased estimate of tr(H^p)/n. Over 40 probes the mean lies within 4 standard errors of it
+    (normal approximation; the key is fixed, so the test is deterministic)."""
+    n = 300
+    spectrum = np.concatenate([np.linspace(-2.0, -0.1, 30), np.linspace(0.0, 1.0, 250),
+                               np.linspace(5.0, 20.0, 20)])
+    a = jnp.asarray(_symmetric(n, 4, spectrum))
+    loss = lambda w: 0.5 * w @ a @ w  # noqa: E731  (Hessian = a everywhere)
+    out = spectral_density(loss, jnp.zeros(n), jax.random.key(5), steps=10, probes=40)
+    nodes, weights = np.asarray(out["nodes"]), np.asarray(out["weights"])
+    assert nodes.shape == weights.shape == (40, 10)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-12)
+    for p in (1, 2):
+        per_probe = np.sum(weights * nodes**p, axis=1)
+        se = per_probe.std(ddof=1) / np.sqrt(len(per_probe))
+        exact = np.sum(spectrum**p) / n
+        assert se > 0 and abs(per_probe.mean() - exact) < 4 * se, (p, per_probe.mean(), exact)
+    # every Ritz value is ≥ λ_min = −2 (interlacing), up to rounding; the extreme ones converge
+    # first, so 10 steps already place the smallest deep in the negative cluster (measured
+    # −1.91 with this key; the next-to-extreme eigenvalues are −1.93, −1.87, …)
+    assert -2.0 - 1e-10 <= nodes.min() < -1.0
+
+
+def test_slq_smallest_ritz_value_matches_the_dense_hessian(tiny):
+    flat, loss = tiny
+    eig = np.linalg.eigvalsh(np.asarray(jax.hessian(loss)(flat)))
+    n = flat.size
+    full = spectral_density(loss, flat, jax.random.key(6), steps=n, probes=1)
+    # n steps: the whole spectrum, to rounding of the HVPs (float64, ‖H‖ ~ 1)
+    np.testing.assert_allclose(np.sort(np.asarray(full["nodes"][0])), eig,
+                               atol=1e-8 * np.abs(eig).max())
+    part = spectral_density(loss, flat, jax.random.key(7), steps=n // 2, probes=2)
+    nodes = np.asarray(part["nodes"])
+    # fewer steps: Ritz values stay inside the spectrum (interlacing), so min(nodes) ≥ λ_min
+    assert nodes.min() >= eig[0] - 1e-8 * np.abs(eig).max()
+    assert nodes.max() <= eig[-1] + 1e-8 * np.abs(eig).max()
+
+
+def test_negative_mass_counts_only_clearly_negative_curvature():
+    # a third of the eigenvalues at −1, a third at −1e-6 (flat: below 1e-3 |λ_max| = 1e-3), a
+    # third at +1; Rademacher probes have equal weight 1/n on each eigenvector of a diagonal H,
+    # and with m = n steps the quadrature is the spectrum itself: the mass is exactly 1/3.
+    d = jnp.asarray(np.repeat([-1.0, -1e-6, 1.0], 10) * np.linspace(1.0, 1.5, 30))
+    out = spectral_density(lambda w: 0.5 * jnp.sum(d * w**2), jnp.zeros(30), jax.random.key(8),
+                           steps=30, probes=2)
+    lam_max = float(jnp.abs(d).max())
+    assert negative_mass(out["nodes"], out["weights"], lam_max) == pytest.approx(1 / 3, abs=1e-9)
+    # flattened nodes/weights (how a record stores them, weights / probes) give the same share
+    flat = negative_mass(np.ravel(out["nodes"]), np.ravel(out["weights"]) / 2, lam_max)
+    assert flat == pytest.approx(1 / 3, abs=1e-9)
+    assert np.isnan(negative_mass(out["nodes"], out["weights"], None))
 
 
 def test_cka_of_a_model_with_itself_is_one_and_invariant_to_affine_maps():
@@ -197,3 +311,46 @@ def test_snr_probe_on_terms_that_share_points():
                     diagnostics=DiagnosticsConfig(landscape=False))
         snr = [v for v in res.seeds[0].curves["snr"] if v is not None]
         assert res.seeds[0].status == "ok" and snr and all(v > 0 for v in snr)
+
+
+def test_ritz_entry_probes_its_own_energy_landscape():
+    """The engine's per-seed landscape probes (:func:`seed_landscape`, what training with
+    ``--diagnostics full`` calls) on a Deep Ritz entry: the record says its landscape is the
+    Ritz objective, and carries a spectral density whose weights sum to 1, whose smallest node
+    is ``hessian_lambda_min``, and whose nodes lie inside the spectrum bounded by the power
+    iteration's ``|λ_max|``. (Training first would only add compile time: the probes read the
+    parameters alone; ``test_regime_map`` covers the path through ``train``.)"""
+    import equinox as eqx
+    from zoo_matrix import tiny_variant  # width 8, depth 1: same program shape, cheap compile
+
+    from regimebench.diagnostics import DiagnosticsConfig, landscape_loss, seed_landscape
+    from regimebench.engine.setup import build_setup
+    from regimebench.engine.state import cast_floating
+    from regimebench.problem import load_problem
+    from regimebench.solver import load_solver
+
+    p = load_problem("helmholtz")
+    sizes = p.sizes("forward", "smoke")
+    task = p.make_task("forward", p.resolve_params("forward"), sizes)
+    setup = build_setup(task, tiny_variant(load_solver("deep-ritz-mlp")), sizes)
+    model = cast_floating(setup.model.build(setup.task, jax.random.key(0)), setup.jnp_dtype)
+    params = eqx.partition(model, eqx.is_inexact_array)[0]  # as the engine initialises them
+    cfg = DiagnosticsConfig(trace_samples=4, trace_min_samples=2, slice_1d=3, slice_2d=2,
+                            lanczos_steps=12, lanczos_probes=2)
+    d = seed_landscape(setup, [params], [0], cfg)[0]
+    assert d["landscape_objective"] == "ritz"
+    batch = setup.task.sample(jax.random.key(cfg.batch_seed), sizes, setup.jnp_dtype)
+    assert d["landscape_loss"] == float(landscape_loss(setup, batch)(params))
+    esd = d["hessian_esd"]
+    assert (esd["probes"], esd["steps"]) == (2, 12)
+    nodes, weights = np.array(esd["nodes"]), np.array(esd["weights"])
+    assert nodes.shape == weights.shape == (24,) and np.all(np.isfinite(nodes))
+    # float32 entry: each probe's weights sum to 1 to ~m·ε₃₂; stored divided by the probes
+    assert weights.sum() == pytest.approx(1.0, abs=1e-5) and np.all(weights >= 0)
+    assert d["hessian_lambda_min"] == nodes.min()
+    # Ritz values and the power iteration's Rayleigh quotient are both inside the spectrum;
+    # the power iteration converged (its relative change < 1e-5), so |λ_max| is the spectral
+    # radius to about that accuracy: 1e-3 also covers float32 rounding of the HVPs
+    assert d["hessian_power_iterations"] < cfg.power_iters
+    assert np.abs(nodes).max() <= abs(d["hessian_lambda_max"]) * (1 + 1e-3)
+    assert 0.0 <= d["hessian_negative_mass"] <= 1.0

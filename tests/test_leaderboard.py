@@ -319,3 +319,44 @@ def test_a_failed_build_leaves_the_previous_site(tmp_path, monkeypatch):
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]
+
+
+def test_run_page_draws_the_landscape_slice_and_hessian_spectrum(tmp_path):
+    """A record with end-of-training probes (the shapes ``diagnostics.end`` writes) gets a 1-D
+    slice chart (``alpha_1d``/``loss_1d``; the 2-D grid is not drawn as a curve) and a stem
+    chart of its spectral density naming the probed objective; records without them get
+    neither."""
+    from regimebench.leaderboard import charts
+
+    rec = copy.deepcopy(_fixture("pinn-mlp-adam-lbfgs"))
+    rec["spec"]["solver"] = "landscape-probed"
+    rec["diagnostics"] = {
+        "landscape_objective": "ritz",
+        "slices": {"alpha_1d": [-1.0, 0.0, 1.0], "loss_1d": [3.0, 1.0, 2.0],
+                   "alpha_2d": [-1.0, 0.0, 1.0], "loss_2d": [[1.0] * 3] * 3},
+        "hessian_esd": {"nodes": [-2.0, 0.5, 40.0, None], "weights": [0.25, 0.5, 0.25, 0.0],
+                        "probes": 1, "steps": 4},
+    }
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "probed.json").write_text(json.dumps(rec))
+    (runs / "plain.json").write_text(json.dumps(_fixture("pinn-mlp-adam")))
+    site = tmp_path / "_site"
+    build_site(runs, site)
+    page = next(site.glob("runs/*landscape-probed*.html")).read_text()
+    specs = {i: json.loads(s) for i, s in re.findall(
+        r'<script type="application/json" id="([^"]+)-spec">(.*?)</script>', page, re.S)}
+    spectrum = specs["hessian-spectrum"]
+    # the null node is dropped (records store non-finite values as null), the rest kept as is
+    assert [(r["eigenvalue"], r["weight"]) for r in spectrum["data"]["values"]] == [
+        (-2.0, 0.25), (0.5, 0.5), (40.0, 0.25)]
+    assert "ritz" in spectrum["title"]["subtitle"]
+    assert spectrum["encoding"]["x"]["scale"]["type"] == "symlog"
+    curves = {r["curve"] for r in specs["landscape-slice"]["data"]["values"]}
+    assert curves == {"loss_1d"}
+    plain = next(p for p in site.glob("runs/*.html") if "landscape-probed" not in p.name)
+    assert "hessian-spectrum" not in plain.read_text()
+    # malformed spectra are skipped rather than misdrawn
+    bad = type("S", (), {"seed": 0, "record": {"diagnostics": {"hessian_esd": {
+        "nodes": [1.0, 2.0], "weights": [1.0]}}}})()
+    assert charts.hessian_spectrum([bad]) is None

@@ -159,6 +159,43 @@ def test_engine_ritz_loss_is_the_ritz_energy_and_reports_strong_terms(problem):
         np.testing.assert_allclose(float(terms[k]), float(strong[k]), rtol=1e-14)
 
 
+@pytest.mark.parametrize("kind", ["strong", "ritz"])
+def test_landscape_objective_is_the_form_loss_with_unit_weights(kind):
+    """The end-of-training probes' loss (:func:`regimebench.diagnostics.end.landscape_loss`) is
+    the entry's form under a fixed weighting of ones: RitzLoss's total for a Ritz entry; for the
+    strong form exactly the ``Σ_k mean(r_k²)`` the probes measured before forms existed."""
+    from regimebench.diagnostics import landscape_loss
+    from regimebench.problem import squared_residuals
+
+    spec = load_problem("helmholtz")
+    sizes = {"pde": 40, "bc": 16}
+    task = spec.make_task("forward", spec.resolve_params("forward"), sizes)
+    solver = dataclasses.replace(tiny_solver(), loss=Component(kind, {"penalty": 7.0}
+                                                               if kind == "ritz" else {}))
+    setup = build_setup(task, solver, sizes)
+    assert setup.loss_form.landscape_name == kind
+    model = setup.model.build(setup.task, jax.random.key(0))
+    params, static = eqx.partition(model, eqx.is_inexact_array)
+    batch = setup.task.sample(jax.random.key(1), sizes, jnp.float64)
+    got = landscape_loss(setup, batch)(params)
+    weight_state = setup.weighting.init(setup.task.residuals(model, batch))  # fixed: all ones
+    objective = Objective(setup.task, setup.weighting, weight_state, batch, static,
+                          form=setup.loss_form)
+    # the same operations on the same numbers; multiplying by a weight of 1 is exact
+    np.testing.assert_allclose(float(got), float(objective.loss(params)[0]), rtol=1e-14)
+    if kind == "strong":
+        res = setup.task.residuals(model, batch)
+        before = sum(squared_residuals(res[k]).mean() for k in setup.task.term_names)
+        assert float(got) == float(before)  # bitwise: strong records keep their values
+    else:  # the energy really is probed: it differs from the strong-form sum
+        assert float(got) != float(StrongLoss().unweighted(setup.task, model, batch))
+
+
+def test_every_loss_form_names_its_landscape_by_its_registry_name():
+    for name in loss_forms.names():
+        assert loss_forms.get(name)().landscape_name == name
+
+
 def test_ritz_penalty_must_be_positive():
     with pytest.raises(ValueError, match="penalty"):
         RitzLoss(penalty=0.0)

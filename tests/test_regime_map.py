@@ -145,6 +145,11 @@ def test_train_with_diagnostics_fills_curves_and_diagnostics():
         assert {"grad_norm_pde", "grad_norm_bc", "grad_ratio"} <= set(s.curves)
         d = s.diagnostics
         assert np.isfinite(d["hessian_lambda_max"]) and np.isfinite(d["hessian_trace"])
+        assert d["landscape_objective"] == "strong"
+        esd = d["hessian_esd"]
+        assert len(esd["nodes"]) == len(esd["weights"]) == esd["probes"] * esd["steps"]
+        assert sum(esd["weights"]) == pytest.approx(1.0, abs=1e-12)  # float64 entry
+        assert d["hessian_lambda_min"] == min(esd["nodes"])
         assert len(d["slices"]["loss_1d"]) == 3 and len(d["slices"]["loss_2d"]) == 2
         assert set(d["cka"]) == {str(1 - s.seed)} and d["mc_bezier_mean"] is not None
         assert 0 < s.metrics["pred_norm_ratio"] < np.inf

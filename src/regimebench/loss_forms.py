@@ -20,6 +20,9 @@ hard constraint on the model, in which case their residuals are zero anyway).
 Whatever the form, the per-term values it reports — the records' ``loss_<term>`` curves, the
 regime labels, the smoke matrix — are the strong-form mean squares, so a Ritz entry and its
 strong-form twin are judged on the same numbers; only ``loss_weighted`` is the energy.
+The end-of-training landscape probes are the exception, on purpose: they measure the landscape
+of the loss the entry minimised, the form's :meth:`~AbstractLossForm.unweighted` objective (for
+Ritz the energy plus the penalties, with unit weights), named ``ritz`` in the record.
 """
 
 from __future__ import annotations
@@ -51,12 +54,16 @@ class StrongLoss(AbstractEntryLossForm):
     """The strong form (every task supports it)."""
 
     least_squares: ClassVar[bool] = True
+    landscape_name: ClassVar[str] = "strong"
 
     def check_task(self, task_cls):
         return None
 
     def loss(self, objective, params):
         return StrongForm().loss(objective, params)
+
+    def unweighted(self, task, model, batch):
+        return StrongForm().unweighted(task, model, batch)
 
 
 def energy_term(task: Any) -> str:
@@ -80,6 +87,7 @@ class RitzLoss(AbstractEntryLossForm):
     """
 
     least_squares: ClassVar[bool] = False
+    landscape_name: ClassVar[str] = "ritz"
     penalty: float = eqx.field(static=True, default=100.0)
 
     def __check_init__(self):
@@ -98,20 +106,32 @@ class RitzLoss(AbstractEntryLossForm):
         energy_term(task_cls)
 
     def loss(self, objective, params):
-        task = objective.task
         res = objective.residuals(params)  # strong-form residuals: reported, and the penalties
         tw, pw = objective.weights(res)
-        terms, weighted = strong_terms(task.term_names, res, pw)
+        terms, weighted = strong_terms(objective.task.term_names, res, pw)
+        model = objective.model(params)
+        return self._total(objective.task, model, objective.batch, weighted, tw, pw), (terms, res)
+
+    def unweighted(self, task, model, batch):
+        """``|Ω| mean(e) + penalty · Σ_{k ≠ pde} mean(r_k²)``."""
+        res = task.residuals(model, batch)
+        terms, _ = strong_terms(task.term_names, res, {k: None for k in task.term_names})
+        unit = {k: 1.0 for k in task.term_names}
+        return self._total(task, model, batch, terms, unit, {k: None for k in task.term_names})
+
+    def _total(self, task, model, batch, weighted, tw, pw):
+        """The Ritz total from the (point-weighted) mean squares of the penalised terms, the
+        term weights ``tw`` and the point weights ``pw`` (``None``: 1) of the energy term."""
         name = energy_term(task)
         form = ritz_forms.get(task.energy_form)(task)
-        u = task.field(objective.model(params))
-        e = jax.vmap(lambda x: energy_density(form, u, x))(objective.batch[name]).reshape(-1)
+        u = task.field(model)
+        e = jax.vmap(lambda x: energy_density(form, u, x))(batch[name]).reshape(-1)
         energy = form.measure * (jnp.mean(e) if pw[name] is None else jnp.mean(pw[name] * e))
         total = tw[name] * energy
         for k in task.term_names:
             if k != name:
                 total = total + self.penalty * tw[k] * weighted[k]
-        return total, (terms, res)
+        return total
 
 
 def _declaring_tasks() -> list[str]:

@@ -83,25 +83,42 @@ class AbstractLossForm(eqx.Module):
     :mod:`regimebench.loss_forms`) replace some terms. Subclasses are final; their fields are
     static configuration. ``least_squares``: whether the total is ``Σ_k w_k mean(p r²)`` (what
     Gauss–Newton phases linearise through :meth:`Objective.residuals`).
+
+    :meth:`unweighted` is the same objective with every term weight 1 and no point weights —
+    the landscape the end-of-training probes measure (:mod:`regimebench.diagnostics.end`), so a
+    form's landscape is that of the loss it minimises; ``landscape_name`` names it in records
+    (``diagnostics.landscape_objective``; it equals the form's registry name).
     """
 
     least_squares: eqx.AbstractClassVar[bool]
+    landscape_name: eqx.AbstractClassVar[str]
 
     @abc.abstractmethod
     def loss(self, objective: Objective, params) -> tuple[jax.Array, tuple[dict, dict]]:
         """``(weighted total, (unweighted strong-form loss per term, residuals))``."""
+
+    @abc.abstractmethod
+    def unweighted(self, task: AbstractTask, model, batch: Mapping[str, jax.Array]) -> jax.Array:
+        """The scalar this form minimises for ``model`` on ``batch``, with unit term weights and
+        no point weights (what :meth:`loss` returns under a fixed weighting of all ones)."""
 
 
 class StrongForm(AbstractLossForm):
     """The strong-form residual least squares ``Σ_k w_k · mean_i(p_{k,i} r_{k,i}²)``."""
 
     least_squares: ClassVar[bool] = True
+    landscape_name: ClassVar[str] = "strong"
 
     def loss(self, objective, params):
         res = objective.residuals(params)
         tw, pw = objective.weights(res)
         terms, total = strong_terms(objective.task.term_names, res, pw)
         return sum(tw[k] * total[k] for k in terms), (terms, res)
+
+    def unweighted(self, task, model, batch):
+        """``Σ_k mean(r_k²)`` over every term of ``task``."""
+        res = task.residuals(model, batch)
+        return sum(squared_residuals(res[k]).mean() for k in task.term_names)
 
 
 def strong_terms(names, residuals, point_weights) -> tuple[dict, dict]:

@@ -25,11 +25,16 @@ class DiagnosticsConfig:
       Cost per probe: about three training steps, so raise ``interval`` when a run has only a
       few steps between logs.
 
-    At the end of training (``landscape=True``), on the full *unweighted* training loss over one
-    fixed batch shared by all seeds (sampled with ``batch_seed``):
+    At the end of training (``landscape=True``), on the entry's loss form with unit weights
+    (:func:`regimebench.diagnostics.end.landscape_loss`) over one fixed batch shared by all seeds
+    (sampled with ``batch_seed``):
 
     * ``power_iters``/``power_tol`` — power iteration for the top Hessian eigenvalue;
     * ``trace_samples``/``trace_min_samples``/``trace_tol`` — Hutchinson trace;
+    * ``lanczos_steps``/``lanczos_probes`` — stochastic Lanczos quadrature of the Hessian's
+      spectral density: ``lanczos_steps × lanczos_probes`` HVPs (72 by default, fewer than the
+      power iteration's usual count); 24 steps resolve the extreme eigenvalues and the exact
+      moments up to order 47 per probe, and 3 probes give a spread for the bulk;
     * ``bezier_steps``/``bezier_points``/``path_points`` — mode connectivity across seeds;
     * ``slice_1d``/``slice_2d``/``slice_range`` — filter-normalised loss slices.
     """
@@ -43,6 +48,8 @@ class DiagnosticsConfig:
     trace_samples: int = 100
     trace_min_samples: int = 10
     trace_tol: float = 1e-3
+    lanczos_steps: int = 24
+    lanczos_probes: int = 3
     bezier_steps: int = 100
     bezier_points: int = 11
     path_points: int = 21
@@ -55,6 +62,9 @@ class DiagnosticsConfig:
             raise ValueError(f"snr_batches must be at least 2, got {self.snr_batches}")
         if self.interval < 1:
             raise ValueError(f"interval must be a positive integer, got {self.interval}")
+        if self.lanczos_steps < 2 or self.lanczos_probes < 1:
+            raise ValueError(f"lanczos_steps must be at least 2 and lanczos_probes at least 1, "
+                             f"got {self.lanczos_steps} and {self.lanczos_probes}")
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -1,8 +1,9 @@
 """End-of-training diagnostics of one run's seeds (called by :func:`regimebench.engine.train`).
 
 Per seed, as soon as its seed group has finished: field probes (:mod:`.fields`) of its
-predictions, and (``config.landscape``) the top Hessian eigenvalue and Hutchinson trace
-(:mod:`.hessian`) and 1-D/2-D filter-normalised slices (:mod:`.slices`).
+predictions, and (``config.landscape``) the top Hessian eigenvalue, Hutchinson trace and
+stochastic-Lanczos spectral density (:mod:`.hessian`) and 1-D/2-D filter-normalised slices
+(:mod:`.slices`).
 Across seeds, once every seed has finished (≥ 2 seeds, ``config.landscape``): linear mode
 connectivity for all pairs, Bézier mode connectivity for consecutive pairs (as in the
 multi-regime paper's code), and linear CKA of the predictions on the evaluation grid. Each seed
@@ -10,9 +11,13 @@ stores its values against the others (``{"mc_linear": {"<other seed>": mc, …}}
 (``mc_linear_mean``, ``mc_bezier_mean``, ``cka_mean``), so a single record carries the cross-seed
 picture of its run.
 
-The landscape loss is the full **unweighted** training loss ``Σ_k mean(r_k²)`` on one fixed
-batch sampled with ``config.batch_seed`` (in the entry's dtype) and shared by all seeds, so every
-seed (and both ends of a connectivity path) is judged on the same points.
+The landscape loss (:func:`landscape_loss`) is the entry's own loss form with unit term weights
+and no point weights (:meth:`~regimebench.components.optimizers.AbstractLossForm.unweighted`):
+``Σ_k mean(r_k²)`` for the strong form, ``|Ω| mean(e) + β Σ_{k≠pde} mean(r_k²)`` for Deep Ritz —
+the landscape of the loss the entry minimised, named by ``landscape_objective``. It is evaluated
+on one fixed batch sampled with ``config.batch_seed`` (in the entry's dtype) and shared by all
+seeds, so every seed (and both ends of a connectivity path) is judged on the same points. Every
+probe (Hessian, spectrum, slices, connectivity) uses this one function.
 
 The probes are module-level compiled functions taking the run's
 :class:`~regimebench.engine.setup.Setup`, the batch and the parameters as arguments, so they
@@ -31,23 +36,22 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ..problem import squared_residuals
 from .config import DiagnosticsConfig
 from .connectivity import bezier_path, linear_path
 from .fields import field_metrics
-from .hessian import hutchinson_trace, top_eigenvalue
+from .hessian import hutchinson_trace, negative_mass, spectral_density, top_eigenvalue
 from .similarity import cka_matrix
 from .slices import loss_slices
 
-__all__ = ["field_probes", "seed_landscape", "cross_seed_landscape", "unweighted_loss"]
+__all__ = ["field_probes", "seed_landscape", "cross_seed_landscape", "landscape_loss"]
 
 
-def unweighted_loss(task, static, batch):
-    """``params -> Σ_k mean(r_k²)`` of ``task`` on ``batch``."""
+def landscape_loss(setup, batch):
+    """``params -> `` the unweighted objective of ``setup``'s loss form on ``batch`` (see the
+    module doc; ``setup.loss_form.landscape_name`` names it)."""
 
     def loss(params):
-        res = task.residuals(eqx.combine(params, static), batch)
-        return sum(squared_residuals(res[k]).mean() for k in task.term_names)
+        return setup.loss_form.unweighted(setup.task, eqx.combine(params, setup.static), batch)
 
     return loss
 
@@ -73,7 +77,7 @@ def _landscape_batch(setup, config: DiagnosticsConfig):
 @eqx.filter_jit
 def _seed_probes(setup, batch, params, key, config: DiagnosticsConfig):
     flat, unravel = ravel_pytree(params)
-    tree_loss = unweighted_loss(setup.task, setup.static, batch)
+    tree_loss = landscape_loss(setup, batch)
 
     def loss(w):
         return tree_loss(unravel(w))
@@ -87,15 +91,42 @@ def _seed_probes(setup, batch, params, key, config: DiagnosticsConfig):
     return {"loss": loss(flat), "lam": lam, "tr": tr, "slices": sl}
 
 
+@eqx.filter_jit
+def _seed_spectrum(setup, batch, params, key, config: DiagnosticsConfig):
+    flat, unravel = ravel_pytree(params)
+    tree_loss = landscape_loss(setup, batch)
+    return spectral_density(lambda w: tree_loss(unravel(w)), flat, key,
+                            steps=config.lanczos_steps, probes=config.lanczos_probes)
+
+
+def _esd_record(esd, lambda_max) -> dict:
+    """The per-seed spectrum fields (see ``docs/regimes.md``)."""
+    nodes = np.asarray(esd["nodes"], float)
+    weights = np.asarray(esd["weights"], float)
+    probes, steps = nodes.shape
+    lam_min = float(np.min(nodes)) if np.all(np.isfinite(nodes)) else None
+    return {
+        "hessian_esd": {"nodes": [_f(x) for x in nodes.ravel()],
+                        "weights": [_f(x / probes) for x in weights.ravel()],
+                        "probes": int(probes), "steps": int(steps)},
+        "hessian_lambda_min": lam_min,
+        "hessian_negative_mass": _f(negative_mass(nodes, weights, lambda_max)),
+    }
+
+
 def seed_landscape(setup, params: Sequence, seeds: Sequence[int],
                    config: DiagnosticsConfig) -> list[dict]:
-    """Hessian and slice probes of each seed (one compiled program, called per seed)."""
+    """Hessian, spectrum and slice probes of each seed (two compiled programs, called per
+    seed)."""
     batch = _landscape_batch(setup, config)
     out = []
     for p, seed in zip(params, seeds):
         key = jax.random.fold_in(jax.random.key(config.batch_seed), int(seed))
         r = jax.device_get(_seed_probes(setup, batch, p, key, config))
+        # its own stream: the keys of the older probes (and so their values) are unchanged
+        esd = jax.device_get(_seed_spectrum(setup, batch, p, jax.random.fold_in(key, 3), config))
         out.append({
+            "landscape_objective": setup.loss_form.landscape_name,
             "landscape_loss": _f(r["loss"]),
             "hessian_lambda_max": _f(r["lam"]["value"]),
             "hessian_power_iterations": int(r["lam"]["iterations"]),
@@ -108,6 +139,7 @@ def seed_landscape(setup, params: Sequence, seeds: Sequence[int],
                 "alpha_2d": [_f(x) for x in r["slices"]["alpha_2d"]],
                 "loss_2d": [[_f(x) for x in row] for row in r["slices"]["loss_2d"]],
             },
+            **_esd_record(esd, _f(r["lam"]["value"])),
         })
     return out
 
@@ -115,14 +147,14 @@ def seed_landscape(setup, params: Sequence, seeds: Sequence[int],
 @eqx.filter_jit
 def _linear_mc(setup, batch, template, a, b, points: int):
     unravel = ravel_pytree(template)[1]
-    tree_loss = unweighted_loss(setup.task, setup.static, batch)
+    tree_loss = landscape_loss(setup, batch)
     return linear_path(lambda w: tree_loss(unravel(w)), a, b, points)["mc"]
 
 
 @eqx.filter_jit
 def _bezier_mc(setup, batch, template, a, b, steps: int, fit_points: int, points: int):
     unravel = ravel_pytree(template)[1]
-    tree_loss = unweighted_loss(setup.task, setup.static, batch)
+    tree_loss = landscape_loss(setup, batch)
     return bezier_path(lambda w: tree_loss(unravel(w)), a, b, steps=steps,
                        fit_points=fit_points, points=points)["mc"]
 

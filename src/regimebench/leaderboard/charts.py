@@ -25,7 +25,7 @@ from .load import finite
 from .palette import NO_RUNS_COLOUR, REGIME_COLOURS, TIE_COLOUR, Style
 
 __all__ = ["cost_chart", "error_curves", "failure_heatmap", "regime_bars", "regime_map",
-           "seed_curves", "landscape_slice", "entry_labels", "REGIME_COLOURS", "TIE_COLOUR"]
+           "seed_curves", "landscape_slice", "hessian_spectrum", "entry_labels", "REGIME_COLOURS", "TIE_COLOUR"]
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"  # an identifier; never fetched
 _TIE = "tie"
@@ -450,7 +450,7 @@ def _axis_value(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-_SLICE_X = ("alpha", "alphas", "t", "offsets", "x")
+_SLICE_X = ("alpha_1d", "alpha", "alphas", "t", "offsets", "x")
 
 
 def landscape_slice(seeds: Sequence[Any]) -> dict | None:
@@ -469,7 +469,9 @@ def landscape_slice(seeds: Sequence[Any]) -> dict | None:
         if not xs:
             continue
         for name, ys in sl.items():
-            if name in _SLICE_X or not isinstance(ys, list) or len(ys) != len(xs):
+            # the 2-D slice (``alpha_2d``, ``loss_2d``) is another grid: never a curve over xs
+            if (name in _SLICE_X or name.endswith("_2d") or not isinstance(ys, list)
+                    or len(ys) != len(xs)):
                 continue
             for a, v in zip(xs, ys):
                 a, v = finite(a), finite(v)
@@ -485,4 +487,44 @@ def landscape_slice(seeds: Sequence[Any]) -> dict | None:
         "y": {"field": "value", "type": "quantitative", "scale": {"type": "symlog"}},
         "color": {"field": "seed", "type": "nominal"},
         "strokeDash": {"field": "curve", "type": "nominal"}}
+    return spec
+
+
+def hessian_spectrum(seeds: Sequence[Any]) -> dict | None:
+    """Stem chart of each seed's Hessian spectral density (``diagnostics.hessian_esd``: the SLQ
+    nodes and weights of :func:`regimebench.diagnostics.spectral_density`, all probes pooled).
+
+    One rule per node, as high as its weight, on a symmetric-log abscissa (a PINN spectrum spans
+    decades on both sides of 0); the subtitle names the probed objective
+    (``landscape_objective``). ``None`` if no seed carries a well-formed spectrum.
+    """
+    rows, objectives = [], set()
+    for s in seeds:
+        d = s.record.get("diagnostics") or {}
+        esd = d.get("hessian_esd")
+        if not (isinstance(esd, Mapping) and isinstance(esd.get("nodes"), list)
+                and isinstance(esd.get("weights"), list)
+                and len(esd["nodes"]) == len(esd["weights"])):
+            continue
+        for x, w in zip(esd["nodes"], esd["weights"]):
+            x, w = finite(x), finite(w)
+            if x is not None and w is not None and w > 0:
+                rows.append({"eigenvalue": x, "weight": w, "seed": f"seed {s.seed}"})
+        if isinstance(d.get("landscape_objective"), str):
+            objectives.add(d["landscape_objective"])
+    if not rows:
+        return None
+    sub = ("landscape of the " + " / ".join(sorted(objectives)) + " objective, "
+           "stochastic Lanczos quadrature") if objectives else "stochastic Lanczos quadrature"
+    spec = _base("Hessian spectral density at the end of training", sub)
+    spec["data"] = {"values": rows}
+    spec["mark"] = {"type": "rule", "strokeWidth": 2, "opacity": 0.7}
+    spec["encoding"] = {
+        "x": {"field": "eigenvalue", "type": "quantitative", "scale": {"type": "symlog"},
+              "title": "eigenvalue (Ritz value)"},
+        "y": {"field": "weight", "type": "quantitative", "title": "spectral weight"},
+        "y2": {"datum": 0},
+        "color": {"field": "seed", "type": "nominal"},
+        "tooltip": [{"field": "seed"}, {"field": "eigenvalue", "format": ".3e"},
+                    {"field": "weight", "format": ".3f"}]}
     return spec

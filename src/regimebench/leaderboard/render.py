@@ -405,6 +405,7 @@ def build_site(runs: Path, out: Path) -> BuildReport:
                 "rel_l2": charts.seed_curves(g.seeds, "rel_l2", g.target),
                 "snr": charts.seed_curves(g.seeds, "snr"),
                 "slice": charts.landscape_slice(g.seeds),
+                "spectrum": charts.hessian_spectrum(g.seeds),
             }
             page("run.html", hrefs[g.key], g=g, charts=run_charts,
                  reproduce_rtol=tolerance_for(g.problem, g.task))
