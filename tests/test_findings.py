@@ -133,25 +133,28 @@ def _landscape(lmin, mass, slice_1d, mc=-1e-4, loss=1.0):
             "slices": {"loss_1d": slice_1d}}
 
 
+CELL = {"a2": 1.0, "pde": 512}
+
+
 def test_ritz_landscape_finding_judges_scale_free_landscape_properties():
     bowl = [x * x for x in range(-10, 11)]
     bumpy = [x * x + 30 * (-1) ** x for x in range(-10, 11)]
     good = _landscape(-0.01, 0.0, bowl)
-    recs = [_rec("helmholtz", "forward", e, s, budget="cpu-6000", diagnostics=good)
+    recs = [_rec("helmholtz", "forward", e, s, budget="cpu-6000", cell=CELL, diagnostics=good)
             for e in F.RitzLandscape.entries for s in range(3)]
     assert _part(F.RitzLandscape(), recs, "helmholtz").verdict is Verdict.REPRODUCED
     # The strong twin's slice is rough: both near-convex, not both smooth.
-    rough = [_rec("helmholtz", "forward", e, s, budget="cpu-6000",
+    rough = [_rec("helmholtz", "forward", e, s, budget="cpu-6000", cell=CELL,
                   diagnostics=good if e == "deep-ritz-mlp" else _landscape(-0.01, 0.0, bumpy))
              for e in F.RitzLandscape.entries for s in range(3)]
     assert _part(F.RitzLandscape(), rough, "helmholtz").verdict is Verdict.DIRECTION_ONLY
     # A large negative eigenvalue (a saddle, 30 % of λ_max) is not near-convex.
-    saddle = [_rec("helmholtz", "forward", e, s, budget="cpu-6000",
+    saddle = [_rec("helmholtz", "forward", e, s, budget="cpu-6000", cell=CELL,
                    diagnostics=_landscape(-3.0, 0.2, bowl))
               for e in F.RitzLandscape.entries for s in range(3)]
     assert _part(F.RitzLandscape(), saddle, "helmholtz").verdict is Verdict.NOT_REPRODUCED
     # Records without the full diagnostics do not count as landscapes.
-    plain = [_rec("helmholtz", "forward", e, s, budget="cpu-6000")
+    plain = [_rec("helmholtz", "forward", e, s, budget="cpu-6000", cell=CELL)
              for e in F.RitzLandscape.entries for s in range(3)]
     assert _part(F.RitzLandscape(), plain, "helmholtz").verdict is Verdict.NO_RECORDS
 
