@@ -442,6 +442,15 @@ def _slice_convexity(rec: Mapping[str, Any]) -> float | None:
     return float(np.mean(d2 >= -tol))
 
 
+def _slice_span(rec: Mapping[str, Any]) -> float | None:
+    """max − min of the 1-D slice's loss: the scale a barrier is measured against. Offsets do not
+    matter (an energy's minimum is not 0, a squared residual's is), units cancel."""
+    sl = ((rec.get("diagnostics") or {}).get("slices") or {}).get("loss_1d")
+    if not sl or any(v is None for v in sl):
+        return None
+    return float(max(sl) - min(sl)) or None
+
+
 def _diag(rec: Mapping[str, Any], name: str) -> float | None:
     v = (rec.get("diagnostics") or {}).get(name)
     return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
@@ -455,7 +464,7 @@ class _Landscape:
     negative_curvature: float  # median of max(0, -λ_min) / |λ_max|
     negative_mass: float  # median ESD weight on clearly negative eigenvalues
     slice_convexity: float  # median share of convex second differences along the 1-D slice
-    barrier: float  # median relative linear-path barrier between seeds (0: connected)
+    barrier: float  # median linear-path barrier between seeds / the 1-D slice's span (0: connected)
     seeds: int
 
     @property
@@ -474,12 +483,13 @@ class _Landscape:
     # Thresholds (stated on the site with the verdict): a negative eigenvalue at most 5 % of the
     # largest in magnitude, at most 5 % of the spectral mass on negative eigenvalues; 90 % of the
     # slice's second differences convex (the slice spans ±1 filter norm, far beyond the basin,
-    # so a convex basin with flattening tails still passes); a linear-path barrier at most 10 %
-    # of the end points' mean loss.
+    # so a convex basin with flattening tails still passes); a linear-path barrier between two
+    # seeds at most 5 % of the loss's rise along that slice (a scale that has the loss's units
+    # and ignores its offset: an energy's minimum is negative, a squared residual's is 0).
     CURVATURE_TOL: ClassVar[float] = 0.05
     MASS_TOL: ClassVar[float] = 0.05
     CONVEXITY_MIN: ClassVar[float] = 0.9
-    BARRIER_TOL: ClassVar[float] = 0.1
+    BARRIER_TOL: ClassVar[float] = 0.05
 
 
 def _landscape(g: Seeds) -> _Landscape | None:
@@ -493,9 +503,9 @@ def _landscape(g: Seeds) -> _Landscape | None:
         mass.append(m if m is not None else math.nan)
         c = _slice_convexity(r)
         conv.append(c if c is not None else math.nan)
-        mc, loss = _diag(r, "mc_linear_mean"), _diag(r, "landscape_loss")
-        if mc is not None and loss is not None and loss != 0:
-            barrier.append(max(0.0, -mc) / abs(loss))
+        mc, span = _diag(r, "mc_linear_mean"), _slice_span(r)
+        if mc is not None and span:
+            barrier.append(max(0.0, -mc) / span)
     if not curv:
         return None
 
@@ -564,12 +574,16 @@ class RitzLandscape(AbstractFinding):
             for e in self.entries:
                 s, g = scapes[e], found[e]
                 err = stats.median([stats.seed_error(r) for r in g.records])
+                t_test = ((g.records[0].get("labels") or {}).get("thresholds") or {}).get(
+                    "test_error")
+                far = (f", not near the solution: above T_test = {t_test:g}"
+                       if isinstance(t_test, (int, float)) and not err < t_test else "")
                 sentences.append(
-                    f"`{e}` ({s.seeds} seeds, median rel. L2 {_fmt(err)}): negative curvature "
+                    f"`{e}` ({s.seeds} seeds, median rel. L2 {_fmt(err)}{far}): negative curvature "
                     f"|λ_min|/|λ_max| {s.negative_curvature:.2g}, negative spectral mass "
                     f"{s.negative_mass:.2g}, convex share of the 1-D slice "
-                    f"{s.slice_convexity:.2f}, linear-path barrier {_fmt(s.barrier)} of the loss "
-                    f"— {'near-convex' if s.near_convex else 'not near-convex'}, "
+                    f"{s.slice_convexity:.2f}, linear-path barrier {_fmt(s.barrier)} of the "
+                    f"slice's rise — {'near-convex' if s.near_convex else 'not near-convex'}, "
                     f"{'smooth' if s.smooth else 'not smooth'}, "
                     f"{'connected' if s.connected else 'not connected'}.")
                 passes.append((s.near_convex, s.smooth and s.connected))
