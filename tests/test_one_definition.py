@@ -15,7 +15,7 @@ import csv
 import html
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,7 +23,7 @@ import pytest
 
 from regimebench.leaderboard import build_site, load_runs
 from regimebench.problem import load_problem
-from regimebench.record import group_key
+from regimebench.record import cell_label, group_key
 from regimebench.regime_map import regime_map
 from regimebench.stats import format_percent
 from regimebench.tables import run_table
@@ -79,7 +79,10 @@ def test_every_group_shows_the_same_median_and_majority_everywhere(official):
                     key.cell)]
         page = _run_page(site, row)
         m = cell["median_rel_l2"]
-        assert m is not None, key  # every official group has a finite median
+        if m is None:  # the median seed failed (+inf): every view says so, none drops it
+            assert cli_median in ("failed", "inf", "∞") or "inf" in cli_median, (key, cli_median)
+            assert row["median_rel_l2"] in ("", "inf"), key
+            continue
         assert cli_median == f"{m:.3e}", key
         assert row["median_rel_l2"] == f"{m:.6e}", key
         assert _dd(page, "median").split(" ")[0] == f"{m:.2e}", key
@@ -87,38 +90,47 @@ def test_every_group_shows_the_same_median_and_majority_everywhere(official):
         assert cli_majority == majority == row["majority_regime"], key
         assert _dd(page, "majority").startswith(majority + " ("), key
         ties += cell["tie"]
-    assert ties == 2  # the helmholtz cells a2=1,pde=1024 (I, III) and a2=4,pde=1024 (II, III)
+        # a tie, re-derived here from the seeds' labels alone: two regimes share the top count
+        counts = sorted(Counter((r.get("labels") or {}).get("regime") or "none"
+                                for r in records).values(), reverse=True)
+        assert cell["tie"] == (len(counts) > 1 and counts[0] == counts[1]), key
 
 
-def test_committed_map_and_heatmap_agree_with_the_groups(official):
+def test_committed_maps_and_heatmaps_agree_with_the_groups(official):
+    """Every committed regime map (``regimes-<problem>-<solver>.json``, written by ``bench
+    regimes``) agrees cell by cell with the groups' statistics and with the heatmap on the
+    problem page, which draws the task's whole declared grid and says which cells have no runs."""
     groups, site, _ = official
-    committed = json.loads((OFFICIAL / "regimes-helmholtz-pinn-mlp-adam.json").read_text())
-    assert committed["kind"] == "regime-map"
-    page = (site / "problems" / "helmholtz.html").read_text()
-    specs = [json.loads(s) for s in
-             re.findall(r'<script type="application/json" id="regimemap-[^"]+">(.*?)</script>',
-                        page, re.S)]
-    (heat,) = specs
-    heat_cells = {(r["x"], r["y"]): r["label"] for r in heat["data"]["values"]
-                  if r["regime"] != "no runs"}
-    assert len(committed["cells"]) == len(heat_cells) == 6
-    # The heatmap draws the task's whole declared grid; the cells without runs say so.
-    info = load_problem("helmholtz").task_info("forward")
-    declared = {(f"{a:g}", str(d)) for a in info.difficulty.values for d in info.data.values}
-    empty = {(r["x"], r["y"]) for r in heat["data"]["values"] if r["regime"] == "no runs"}
-    assert empty == declared - set(heat_cells) and len(empty) == len(declared) - 6
-    for cell in committed["cells"]:
-        (key,) = [k for k in groups if k.problem == "helmholtz" and k.budget == "cpu-1500"
-                  and k.cell == f"a2={cell['a2']:g},pde={cell['pde']}"]
-        fresh = _map_cell(key, groups[key])
-        assert fresh["median_rel_l2"] == cell["median_rel_l2"]
-        assert fresh["majority"] == cell["majority"] == heat_cells[(f"{cell['a2']:g}",
-                                                                   str(cell["pde"]))]
-    by = {(c["a2"], c["pde"]): c for c in committed["cells"]}
-    assert by[(1.0, 1024)]["majority"] == "tie: I / III"
-    assert by[(4.0, 1024)]["majority"] == "tie: II / III"
-    # even seed count: the log-scale median, 1.82, not the arithmetic 1.99 of issue 13
-    assert by[(4.0, 1024)]["median_rel_l2"] == pytest.approx(1.819, abs=1e-3)
+    maps = sorted(OFFICIAL.glob("regimes-*.json"))
+    assert maps, "no committed regime map"
+    for path in maps:
+        committed = json.loads(path.read_text())
+        assert committed["kind"] == "regime-map"
+        problem, solver = committed["problem"], committed["solver"]
+        info = load_problem(problem).task_info(committed["task"])
+        d, n = info.difficulty.name, info.data.name
+        page = (site / "problems" / f"{problem}.html").read_text()
+        specs = [json.loads(s) for s in re.findall(
+            r'<script type="application/json" id="regimemap-[^"]+">(.*?)</script>', page, re.S)]
+        title = f"{solver} on {problem} / {committed['task']}, {committed['budget']}:"
+        (heat,) = [h for h in specs if title in json.dumps(h, ensure_ascii=False)]
+        heat_cells = {(r["x"], r["y"]): r["label"] for r in heat["data"]["values"]
+                      if r["regime"] != "no runs"}
+        on_grid = [c for c in committed["cells"]
+                   if c[d] in info.difficulty.values and c[n] in info.data.values]
+        assert len(on_grid) == len(heat_cells), path.name
+        declared = {(f"{a:g}", str(v)) for a in info.difficulty.values for v in info.data.values}
+        empty = {(r["x"], r["y"]) for r in heat["data"]["values"] if r["regime"] == "no runs"}
+        assert empty == declared - set(heat_cells), path.name
+        for cell in on_grid:
+            label = f"{d}={cell[d]:g},{n}={cell[n]}"
+            (key,) = [k for k in groups if k.problem == problem and k.solver == solver
+                      and k.budget == committed["budget"] and k.cell == cell_label(
+                          {d: cell[d], n: cell[n]})]
+            fresh = _map_cell(key, groups[key])
+            assert fresh["median_rel_l2"] == cell["median_rel_l2"], label
+            assert fresh["majority"] == cell["majority"] == heat_cells[
+                (f"{cell[d]:g}", str(cell[n]))], label
 
 
 def _exact_coverage(n: int) -> Fraction:
