@@ -130,7 +130,7 @@ def test_regime_map_finding_needs_the_whole_declared_grid_and_three_majorities()
 def _landscape(lmin, mass, slice_1d, mc=-1e-4, loss=1.0):
     return {"hessian_lambda_max": 10.0, "hessian_lambda_min": lmin,
             "hessian_negative_mass": mass, "mc_linear_mean": mc, "landscape_loss": loss,
-            "slices": {"loss_1d": slice_1d}}
+            "slices": {"loss_1d": slice_1d, "alpha_1d": [i / 10 for i in range(-10, 11)]}}
 
 
 CELL = {"a2": 1.0, "pde": 512}

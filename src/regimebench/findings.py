@@ -428,13 +428,27 @@ class ThreeRegimes(AbstractFinding):
 
 
 # ----------------------------------------------------------------------------- landscapes
-def _slice_convexity(rec: Mapping[str, Any]) -> float | None:
+#: Half-width, in filter norms, of the part of the 1-D slice a *local* claim is judged on. The
+#: slice spans ±1 filter norm (``slice_range``), where a tanh network's loss saturates and bends
+#: over whatever the basin looks like; the claim is about the landscape near the solution.
+NEAR = 0.5
+
+
+def _slice_convexity(rec: Mapping[str, Any], half_width: float | None = NEAR) -> float | None:
     """Share of the 1-D filter-normalised slice's second differences that are ≥ 0 (1 = convex
-    along the slice), from ``diagnostics.slices.loss_1d``."""
-    sl = ((rec.get("diagnostics") or {}).get("slices") or {}).get("loss_1d")
-    if not sl or any(v is None for v in sl):
+    along the slice), from ``diagnostics.slices``, over ``|α| ≤ half_width`` (``None``: the whole
+    slice)."""
+    sl = (rec.get("diagnostics") or {}).get("slices") or {}
+    loss, alpha = sl.get("loss_1d"), sl.get("alpha_1d")
+    if not loss or any(v is None for v in loss):
         return None
-    y = np.asarray(sl, dtype=float)
+    y = np.asarray(loss, dtype=float)
+    if half_width is not None:
+        if not alpha or len(alpha) != len(loss):
+            return None
+        y = y[np.abs(np.asarray(alpha, dtype=float)) <= half_width + 1e-12]
+    if len(y) < 3:
+        return None
     d2 = y[2:] - 2 * y[1:-1] + y[:-2]
     # Round-off of the loss values (float64 sums of ~1e3 terms): a second difference within
     # 1e-9 of the slice's scale is flat, not concave.
@@ -463,7 +477,8 @@ class _Landscape:
 
     negative_curvature: float  # median of max(0, -λ_min) / |λ_max|
     negative_mass: float  # median ESD weight on clearly negative eigenvalues
-    slice_convexity: float  # median share of convex second differences along the 1-D slice
+    slice_convexity: float  # median convex share of the 1-D slice's second differences, |α| ≤ NEAR
+    slice_convexity_whole: float  # the same over the whole slice (±1), shown for context
     barrier: float  # median linear-path barrier between seeds / the 1-D slice's span (0: connected)
     seeds: int
 
@@ -482,8 +497,8 @@ class _Landscape:
 
     # Thresholds (stated on the site with the verdict): a negative eigenvalue at most 5 % of the
     # largest in magnitude, at most 5 % of the spectral mass on negative eigenvalues; 90 % of the
-    # slice's second differences convex (the slice spans ±1 filter norm, far beyond the basin,
-    # so a convex basin with flattening tails still passes); a linear-path barrier between two
+    # slice's second differences convex within ±NEAR filter norm (the local claim; the whole
+    # ±1 slice is shown beside it); a linear-path barrier between two
     # seeds at most 5 % of the loss's rise along that slice (a scale that has the loss's units
     # and ignores its offset: an energy's minimum is negative, a squared residual's is 0).
     CURVATURE_TOL: ClassVar[float] = 0.05
@@ -493,7 +508,7 @@ class _Landscape:
 
 
 def _landscape(g: Seeds) -> _Landscape | None:
-    curv, mass, conv, barrier = [], [], [], []
+    curv, mass, conv, conv_whole, barrier = [], [], [], [], []
     for r in g.records:
         lmax, lmin = _diag(r, "hessian_lambda_max"), _diag(r, "hessian_lambda_min")
         if lmax is None or lmin is None or lmax == 0:
@@ -501,8 +516,9 @@ def _landscape(g: Seeds) -> _Landscape | None:
         curv.append(max(0.0, -lmin) / abs(lmax))
         m = _diag(r, "hessian_negative_mass")
         mass.append(m if m is not None else math.nan)
-        c = _slice_convexity(r)
+        c, cw = _slice_convexity(r), _slice_convexity(r, None)
         conv.append(c if c is not None else math.nan)
+        conv_whole.append(cw if cw is not None else math.nan)
         mc, span = _diag(r, "mc_linear_mean"), _slice_span(r)
         if mc is not None and span:
             barrier.append(max(0.0, -mc) / span)
@@ -513,8 +529,8 @@ def _landscape(g: Seeds) -> _Landscape | None:
         v = [x for x in v if not math.isnan(x)]
         return float(np.median(v)) if v else math.nan
 
-    return _Landscape(med(curv), med(mass), med(conv), med(barrier) if barrier else math.nan,
-                      len(curv))
+    return _Landscape(med(curv), med(mass), med(conv), med(conv_whole),
+                      med(barrier) if barrier else math.nan, len(curv))
 
 
 @findings.register("ritz-landscape", doc="Deep Ritz vs strong form: similar near-convex "
@@ -582,7 +598,8 @@ class RitzLandscape(AbstractFinding):
                     f"`{e}` ({s.seeds} seeds, median rel. L2 {_fmt(err)}{far}): negative curvature "
                     f"|λ_min|/|λ_max| {s.negative_curvature:.2g}, negative spectral mass "
                     f"{s.negative_mass:.2g}, convex share of the 1-D slice "
-                    f"{s.slice_convexity:.2f}, linear-path barrier {_fmt(s.barrier)} of the "
+                    f"{s.slice_convexity:.2f} within ±{NEAR:g} filter norm "
+                    f"({s.slice_convexity_whole:.2f} over ±1), linear-path barrier {_fmt(s.barrier)} of the "
                     f"slice's rise — {'near-convex' if s.near_convex else 'not near-convex'}, "
                     f"{'smooth' if s.smooth else 'not smooth'}, "
                     f"{'connected' if s.connected else 'not connected'}.")
