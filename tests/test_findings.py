@@ -143,6 +143,12 @@ def test_ritz_landscape_finding_judges_scale_free_landscape_properties():
     recs = [_rec("helmholtz", "forward", e, s, budget="cpu-6000", cell=CELL, diagnostics=good)
             for e in F.RitzLandscape.entries for s in range(3)]
     assert _part(F.RitzLandscape(), recs, "helmholtz").verdict is Verdict.REPRODUCED
+    # The same landscapes, but the twins are not near the solution (rel. L2 above T_test).
+    for r in recs:
+        r.record["metrics"]["rel_l2"] = 0.5
+        r.record["labels"]["thresholds"] = {"test_error": 0.1}
+    far = _part(F.RitzLandscape(), recs, "helmholtz")
+    assert far.verdict is Verdict.DIRECTION_ONLY and "not near the solution" in far.text
     # The strong twin's slice is rough: both near-convex, not both smooth.
     rough = [_rec("helmholtz", "forward", e, s, budget="cpu-6000", cell=CELL,
                   diagnostics=good if e == "deep-ritz-mlp" else _landscape(-0.01, 0.0, bumpy))

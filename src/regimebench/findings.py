@@ -540,8 +540,10 @@ class RitzLandscape(AbstractFinding):
     judged *near-convex* (little negative curvature and spectral mass), *smooth* (its 1-D slice
     convex) and *connected* (small linear-path barrier between seeds), thresholds in
     :class:`_Landscape`. A part is :attr:`~Verdict.REPRODUCED` when both forms pass all three
-    (the same properties: "similar"), :attr:`~Verdict.DIRECTION_ONLY` when both are near-convex
-    but some other property fails for one, :attr:`~Verdict.NOT_REPRODUCED` otherwise."""
+    (the same properties: "similar") *and* both are near the solution (median rel. L2 below the
+    task's ``T_test``), :attr:`~Verdict.DIRECTION_ONLY` when both are near-convex but some other
+    property fails for one or a twin is not near the solution (the claim's premise),
+    :attr:`~Verdict.NOT_REPRODUCED` otherwise."""
 
     key = "ritz-landscape"
     letter = "d"
@@ -586,7 +588,7 @@ class RitzLandscape(AbstractFinding):
             if missing:
                 out.append(_missing(setting, missing))
                 continue
-            sentences, passes = [], []
+            sentences, passes, near = [], [], True
             for e in self.entries:
                 s, g = scapes[e], found[e]
                 err = stats.median([stats.seed_error(r) for r in g.records])
@@ -594,6 +596,7 @@ class RitzLandscape(AbstractFinding):
                     "test_error")
                 far = (f", not near the solution: above T_test = {t_test:g}"
                        if isinstance(t_test, (int, float)) and not err < t_test else "")
+                near = near and not far
                 sentences.append(
                     f"`{e}` ({s.seeds} seeds, median rel. L2 {_fmt(err)}{far}): negative curvature "
                     f"|λ_min|/|λ_max| {s.negative_curvature:.2g}, negative spectral mass "
@@ -604,7 +607,7 @@ class RitzLandscape(AbstractFinding):
                     f"{'smooth' if s.smooth else 'not smooth'}, "
                     f"{'connected' if s.connected else 'not connected'}.")
                 passes.append((s.near_convex, s.smooth and s.connected))
-            if all(nc and rest for nc, rest in passes):
+            if all(nc and rest for nc, rest in passes) and near:
                 verdict = Verdict.REPRODUCED
             elif all(nc for nc, _ in passes):
                 verdict = Verdict.DIRECTION_ONLY
