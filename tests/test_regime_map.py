@@ -71,6 +71,21 @@ def test_ties_are_shown_as_ties_and_the_median_is_the_one_definition(tmp_path):
     assert m["kind"] == "regime-map" and m["harness"] == "1"
 
 
+def test_a_data_axis_that_is_a_parameter_and_a_missing_value_do_not_break_the_map():
+    """The operator task's data axis (n_train) is a problem parameter, not a sampled size; a
+    canonical record without a cell takes it from its parameters. A value known nowhere (no
+    canonical given) is a cell of its own, listed first, instead of a crash."""
+    a, b = synthetic(1.0, 64, 0, 1e-4, 0.01), synthetic(1.0, 64, 1, 1e-4, 0.01)
+    for r in (a, b):
+        r["cell"] = {}
+        r["spec"]["params"]["n_train"] = 1000
+    m = regime_map([a], problem="helmholtz", difficulty="a2", data="n_train")
+    assert [(c["a2"], c["n_train"]) for c in m["cells"]] == [(1.0, 1000)]
+    del b["spec"]["params"]["a2"]
+    m = regime_map([a, b], problem="helmholtz", difficulty="a2", data="n_train")
+    assert [(c["a2"], c["n_train"]) for c in m["cells"]] == [(None, 1000), (1.0, 1000)]
+
+
 def test_maps_written_beside_records_are_not_records(tmp_path):
     from regimebench.record import iter_records
 

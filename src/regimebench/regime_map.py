@@ -77,6 +77,11 @@ def _cell_value(rec: Mapping, name: str, default: Any) -> Any:
     return cell[name] if name in cell else default
 
 
+def _order(value: Any) -> tuple[bool, float]:
+    """Sort key of an axis value: numbers ascending, an unknown value (``None``) first."""
+    return (value is not None, float(value) if value is not None else 0.0)
+
+
 def _target(records: Sequence[Mapping]) -> float | None:
     for r in records:
         value = ((r.get("labels") or {}).get("thresholds") or {}).get("target")
@@ -140,10 +145,13 @@ def regime_map(records: Iterable[Mapping], *, problem: str, difficulty: str, dat
     for r in recs:
         dv = _cell_value(r, difficulty, (r["spec"].get("params") or {}).get(difficulty,
                                                                         canonical_difficulty))
-        nv = _cell_value(r, data, (r["spec"].get("sizes") or {}).get(data, canonical_data))
+        # the data axis is a sampled term's count (a size) or a problem parameter (n_train)
+        params = r["spec"].get("params") or {}
+        nv = _cell_value(r, data, (r["spec"].get("sizes") or {}).get(
+            data, params.get(data, canonical_data)))
         cells[(dv, nv)].append(r)
     out_cells = []
-    for (dv, nv), rs in sorted(cells.items(), key=lambda kv: (float(kv[0][0]), float(kv[0][1]))):
+    for (dv, nv), rs in sorted(cells.items(), key=lambda kv: (_order(kv[0][0]), _order(kv[0][1]))):
         out_cells.append({difficulty: dv, data: nv, **map_cell(rs)})
     (solver_name, config_hash, task_name, budget_name, harness_name), = keys or {
         (solver, None, task, budget, harness)}
@@ -152,8 +160,8 @@ def regime_map(records: Iterable[Mapping], *, problem: str, difficulty: str, dat
         "problem": problem, "task": task_name, "solver": solver_name,
         "config_hash": config_hash, "budget": budget_name, "harness": harness_name,
         "axes": {"difficulty": difficulty, "data": data},
-        "difficulty_values": sorted({c[difficulty] for c in out_cells}, key=float),
-        "data_values": sorted({c[data] for c in out_cells}, key=float),
+        "difficulty_values": sorted({c[difficulty] for c in out_cells}, key=_order),
+        "data_values": sorted({c[data] for c in out_cells}, key=_order),
         "cells": out_cells,
     }
 
