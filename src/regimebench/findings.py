@@ -203,6 +203,15 @@ def _missing(setting: str, what: Sequence[str]) -> Part:
     return Part(setting, Verdict.NO_RECORDS, "No records yet of " + ", ".join(what) + ".")
 
 
+def _pair(groups: Mapping[GroupKey, Seeds], problem: str, task: str, entries: Sequence[str],
+          budget: str, setting: str) -> tuple[Seeds | None, Seeds | None, Part | None]:
+    """The two compared groups, or the part saying which of them has no records yet."""
+    a, b = (_select(groups, problem, task, e, budget) for e in entries)
+    if a is not None and b is not None:
+        return a, b, None
+    return a, b, _missing(setting, [f"`{e}`" for e, g in zip(entries, (a, b)) if g is None])
+
+
 # ----------------------------------------------------------------------------- findings
 class AbstractFinding(abc.ABC):
     """A published claim and how the records judge it. Subclasses are final and registered."""
@@ -277,11 +286,9 @@ class RbaTotalDiffusion(AbstractFinding):
         better, worse = self.entries
         for problem in self.problems:
             setting = f"{problem} forward, `{self.budget}`"
-            a = _select(groups, problem, "forward", better, self.budget)
-            b = _select(groups, problem, "forward", worse, self.budget)
-            if a is None or b is None:
-                out.append(_missing(setting, [f"`{e}`" for e, g in ((better, a), (worse, b))
-                                              if g is None]))
+            a, b, missing = _pair(groups, problem, "forward", self.entries, self.budget, setting)
+            if missing:
+                out.append(missing)
                 continue
             steps_a = [_phase_step(r) for r in a.records]
             steps_b = [_phase_step(r) for r in b.records]
@@ -330,11 +337,10 @@ class InverseDirichlet(AbstractFinding):
         better, worse = self.entries
         for task in self.tasks:
             setting = f"active-turbulence {task}, `{self.budget}`"
-            a = _select(groups, "active-turbulence", task, better, self.budget)
-            b = _select(groups, "active-turbulence", task, worse, self.budget)
-            if a is None or b is None:
-                out.append(_missing(setting, [f"`{e}`" for e, g in ((better, a), (worse, b))
-                                              if g is None]))
+            a, b, missing = _pair(groups, "active-turbulence", task, self.entries, self.budget,
+                                  setting)
+            if missing:
+                out.append(missing)
                 continue
             sa = stats.group_stats(a.records)
             sb = stats.group_stats(b.records)

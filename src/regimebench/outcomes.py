@@ -53,13 +53,8 @@ class FailureReason(_Described):
     WORKER_DIED = "worker_died", "the executor's worker process died before writing a record"
 
 
-class Regime(_Described):
-    """Training regime of one seed (Wang et al. 2026; thresholds per problem and task).
-
-    ``T_train`` applies to the *normalised* training loss (final unweighted loss divided by its
-    value at initialisation), ``T_test`` to the test rel. L2. Members are declared in the order
-    every table, chart and tie label lists them (``tuple(Regime)``).
-    """
+class _Titled(_Described):
+    """A described string enumeration whose members also carry a title for prose."""
 
     title: str
 
@@ -69,6 +64,15 @@ class Regime(_Described):
         member.description = description
         member.title = title
         return member
+
+
+class Regime(_Titled):
+    """Training regime of one seed (Wang et al. 2026; thresholds per problem and task).
+
+    ``T_train`` applies to the *normalised* training loss (final unweighted loss divided by its
+    value at initialisation), ``T_test`` to the test rel. L2. Members are declared in the order
+    every table, chart and tie label lists them (``tuple(Regime)``).
+    """
 
     WELL = "I", "Well-Trained", "normalised training loss < T_train and test rel. L2 < T_test"
     WELL_HIGH_LOSS = "I*", "Well-Trained at a high loss", (
@@ -125,19 +129,10 @@ class TrainingPhase(_Described):
                                           "half a decade and stayed up: the gradients align")
 
 
-class Verdict(_Described):
+class Verdict(_Titled):
     """What the records say about a published finding (:mod:`regimebench.findings`), for one
     setting or over all of them. Members are listed from the strongest to the weakest; ``title``
     is how a verdict is written in prose."""
-
-    title: str
-
-    def __new__(cls, value: str, title: str = "", description: str = ""):
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.title = title
-        member.description = description
-        return member
 
     REPRODUCED = "reproduced", "reproduced", (
         "every part of the claim holds in direction and the rank-sum test (5 %) tells the groups "
