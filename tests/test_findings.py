@@ -82,6 +82,7 @@ def test_rba_finding_compares_phase_onsets_and_errors_per_problem():
         F._groups(rba + adam, "2"))))
     helm = next(p for p in assessment.parts if p.setting.startswith("helmholtz"))
     assert helm.verdict is Verdict.NO_RECORDS and assessment.verdict is Verdict.REPRODUCED
+    assert assessment.coverage == " (1 of 2 settings measured)"
 
 
 def test_records_of_another_harness_are_not_judged():

@@ -246,6 +246,13 @@ class Assessment:
     def measured(self) -> int:
         return sum(p.verdict is not Verdict.NO_RECORDS for p in self.parts)
 
+    @property
+    def coverage(self) -> str:
+        """``" (1 of 2 settings measured)"`` while some part has no records; else ``""``."""
+        if 0 < self.measured < len(self.parts):
+            return f" ({self.measured} of {len(self.parts)} settings measured)"
+        return ""
+
 
 findings: Registry[type[AbstractFinding]] = Registry("finding")
 
@@ -642,7 +649,7 @@ def to_markdown(assessments: Sequence[Assessment], runs_label: str = "leaderboar
              "is not separable at this many seeds, *not reproduced* otherwise.", ""]
     for a in assessments:
         f = a.finding
-        lines += [f"#### ({f.letter}) {f.title} — **{a.verdict.title}**", "",
+        lines += [f"#### ({f.letter}) {f.title} — **{a.verdict.title}**{a.coverage}", "",
                   f"*Claim.* {f.claim} *Source:* {f.source}.", "",
                   f"*Budget.* {f.budget_why}.", "",
                   "*Records made by:* " + "; ".join(f"`{c}`" for c in f.commands) + ".", ""]
