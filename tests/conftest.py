@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import tempfile
 
+import pytest
+
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("WANDB_MODE", "disabled")
 if "REGIMEBENCH_CACHE" not in os.environ:
@@ -60,3 +62,13 @@ def pytest_sessionfinish(session):
     if run is not None:
         run.stop()
         shutil.rmtree(run.out, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drop JAX's compiled programs after each test module. One pytest process compiles a few
+    thousand programs over the suite; keeping them all alive only grows its native memory (the
+    suite once died with a segmentation fault three quarters of the way through, in a test that
+    only traces), and no test reuses another module's programs."""
+    yield
+    jax.clear_caches()
