@@ -89,6 +89,17 @@ def test_batch_all_filters_and_bad_filters(tmp_path, catalogue):
     assert r.exit_code == 2 and "--problem takes one value without --all" in r.output
 
 
+def test_batch_dry_run_of_one_pair_prints_its_plan_and_writes_nothing(tmp_path, catalogue):
+    out = tmp_path / "runs"
+    r = CliRunner().invoke(app, ["batch", "-p", "helmholtz", "-s", "tiny-a", "--seeds", "2",
+                                 "--budget", "smoke", "--dry-run", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "The plan: 1 (entry, problem, task) pair(s)" in r.output
+    assert _order(r.output) == ["tiny-a"]
+    assert "0 of 2 seed(s) finished; 2 to train in 1 run(s)" in r.output
+    assert not out.exists()
+
+
 def _record(solver, seconds, evals=100, sizes=None, status="ok", compile_s=3.0, harness="2",
             problem="p", task="forward"):
     return {"schema_version": 1, "status": status, "evals_done": evals,

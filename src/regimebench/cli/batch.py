@@ -101,10 +101,9 @@ def batch(
         plans = _matrix(base, problem, solver, task) if all_pairs else [plan(base)]
     except BenchError as e:
         fail_on(e)
-    on_job = None
-    if all_pairs:
-        plans, model, remaining = _order_and_report(plans, out, calibrate or [])
-        on_job = _count_down(model, remaining)
+    # One pair is reported like the matrix, so a dry run always says what it would train.
+    plans, model, remaining = _order_and_report(plans, out, calibrate or [])
+    on_job = _count_down(model, remaining) if all_pairs else None
     if dry_run:
         return
     t0 = time.perf_counter()
@@ -172,7 +171,8 @@ def _order_and_report(plans, out: Path, calibrate: list[Path]):
         todo = len(planned.specs) - len(resume(planned, warn, set_aside=False))
         rows.append((model.estimate_planned(planned, todo), planned))
     rows.sort(key=lambda row: row[0].seconds)
-    table = Table(title=plain(f"The matrix: {len(plans)} (entry, problem, task) pair(s), "
+    what = "The matrix" if len(plans) > 1 else "The plan"
+    table = Table(title=plain(f"{what}: {len(plans)} (entry, problem, task) pair(s), "
                               f"cheapest first"))
     for col in ("#", "problem", "task", "entry", "seeds to train", "evals", "points",
                 "estimate", "calibrated by"):
