@@ -128,6 +128,22 @@ def test_regime_map_finding_needs_the_whole_declared_grid_and_three_majorities()
     assert short.verdict is Verdict.NO_RECORDS and "0 of the 20 declared cells" in short.text
 
 
+
+def test_markdown_keeps_a_regime_map_table_apart_from_its_records_line():
+    """The records of a map part follow its table as their own paragraph: every table row is
+    a whole row (starts and ends with a pipe) and the records line is not one of them."""
+    def three(i, j, s):
+        return "II" if i >= 3 else ("III" if j == 0 else "I")
+
+    loaded = _map_records("helmholtz", three)
+    groups = F._groups(loaded, "2")
+    parts = tuple(p for p in F.ThreeRegimes().parts(groups) if p.setting.startswith("helmholtz"))
+    md = F.to_markdown([F.Assessment(F.ThreeRegimes(), parts, "2")])
+    rows = [line for line in md.splitlines() if line.startswith("|")]
+    assert len(rows) == 2 + 4  # header, rule and the four data sizes
+    assert all(line.rstrip().endswith("|") and "Records:" not in line for line in rows)
+    assert "\n\nRecords: `helmholtz/forward/pinn-mlp-adam/" in md
+
 def _landscape(lmin, mass, slice_1d, mc=-1e-4, loss=1.0):
     return {"hessian_lambda_max": 10.0, "hessian_lambda_min": lmin,
             "hessian_negative_mass": mass, "mc_linear_mean": mc, "landscape_loss": loss,

@@ -656,8 +656,12 @@ def to_markdown(assessments: Sequence[Assessment], runs_label: str = "leaderboar
         for p in a.parts:
             commits = ", ".join(f"`{c}`" for c in p.commits)
             folders = "; ".join(f"`{g.folder}`" for g in p.groups)
+            records = f"Records: {folders} (commit {commits})." if p.groups else ""
+            # A part that ends with a table (a regime map) takes its records as a paragraph of
+            # their own: appended to the text they would become a cell of the table's last row.
+            glue = "\n\n" if p.text.rstrip().endswith("|") else " "
             lines += [f"* **{p.setting}: {p.verdict.title}.** {p.text}"
-                      + (f" Records: {folders} (commit {commits})." if p.groups else ""), ""]
+                      + (glue + records if records else ""), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
