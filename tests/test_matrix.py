@@ -101,11 +101,18 @@ def test_batch_dry_run_of_one_pair_prints_its_plan_and_writes_nothing(tmp_path, 
 
 
 def _record(solver, seconds, evals=100, sizes=None, status="ok", compile_s=3.0, harness="2",
-            problem="p", task="forward"):
-    return {"schema_version": 1, "status": status, "evals_done": evals,
-            "spec": {"problem": problem, "task": task, "solver": solver, "config_hash": "h",
-                     "sizes": sizes or {"pde": 90, "bc": 10}, "harness": harness},
+            problem="p", task="forward", config=None):
+    spec = {"problem": problem, "task": task, "solver": solver, "config_hash": "h",
+            "sizes": sizes or {"pde": 90, "bc": 10}, "harness": harness}
+    if config is not None:
+        spec["config"] = config
+    return {"schema_version": 1, "status": status, "evals_done": evals, "spec": spec,
             "timing": {"seed_wall_s": seconds, "compile_s": compile_s}}
+
+
+def _config(arch, *phases, dtype="float32"):
+    return {"architecture": {"kind": arch}, "phases": [{"kind": k} for k in phases],
+            "dtype": dtype}
 
 
 def test_cost_model_calibrates_from_the_closest_records():
@@ -143,3 +150,24 @@ def test_cost_model_prefers_records_of_the_running_harness():
     est = CostModel([other], harness="2").estimate(
         "p", "forward", "a", "h", {"pde": 100}, evals=100, seeds=1)
     assert est.source == "task" and est.seconds == pytest.approx(3.0 + 50.0)
+
+
+def test_cost_model_prices_a_new_entry_at_its_methods_rate_before_the_problems():
+    # The PINO case: an operator task whose records are a cheap DeepONet (x3) and a dear FNO; a
+    # new FNO-architecture entry costs what FNO costs, not the task's median (DeepONet's).
+    fno, deeponet = _config("fno", "adam"), _config("deeponet", "adam")
+    records = [_record("deeponet", 1.0, task="operator", config=deeponet) for _ in range(3)]
+    records.append(_record("fno", 40.0, task="operator", config=fno))
+    model = CostModel(records)
+    est = model.estimate("p", "operator", "pino", "h2", {"pde": 100}, evals=100, seeds=1,
+                         config=fno)
+    assert est.source == "method" and est.calibration_records == 1
+    assert est.seconds == pytest.approx(3.0 + 40.0)
+    # Another method (or none given) falls back to the (problem, task) median: DeepONet's rate.
+    for config in (_config("fno", "natural_gradient", dtype="float64"), None):
+        est = model.estimate("p", "operator", "pino", "h2", {"pde": 100}, evals=100, seeds=1,
+                             config=config)
+        assert est.source == "problem" and est.seconds == pytest.approx(3.0 + 1.0)
+    # The entry's own records still come first.
+    assert model.estimate("p", "operator", "deeponet", "h", {"pde": 100}, evals=100, seeds=1,
+                          config=fno).source == "entry"

@@ -11,11 +11,16 @@ as they exist, records of the running harness (:data:`~regimebench.harness.HARNE
 before older ones, because a new engine changes the seconds:
 
 1. ``entry``: records of the same (problem, task, entry configuration), any budget;
-2. ``problem``: records of the same (problem, task), any entry;
-3. the same two levels in records of older harness versions (labelled ``… (harness N)``);
-4. ``task``: records of the same task on any problem (a ``forward`` rate says nothing about an
+2. ``method``: records of the same (problem, task) by any entry of the same *method* — the same
+   architecture kind, sequence of optimizer phase kinds and dtype (see :func:`method_of`). A new
+   entry costs what its closest relatives cost: PINO is priced at FNO's rate, not at the
+   operator task's median (DeepONet's, 4× cheaper a step), and a new natural-gradient entry at
+   the natural-gradient entries' rate, not at the Adam entries';
+3. ``problem``: records of the same (problem, task), any entry;
+4. the same three levels in records of older harness versions (labelled ``… (harness N)``);
+5. ``task``: records of the same task on any problem (a ``forward`` rate says nothing about an
    ``operator`` task, whose "points" are input-output pairs of whole fields);
-5. ``default``: :data:`DEFAULT_SECONDS_PER_POINT_EVAL` and :data:`DEFAULT_COMPILE_S`.
+6. ``default``: :data:`DEFAULT_SECONDS_PER_POINT_EVAL` and :data:`DEFAULT_COMPILE_S`.
 
 A record's rate is its ``timing.seed_wall_s`` (one seed's training, compilation excluded) over
 ``evals_done × points``; the median over the matching records is used. Crashed records measured
@@ -34,7 +39,7 @@ from typing import Any
 from .harness import HARNESS_VERSION, harness_of
 
 __all__ = ["Estimate", "CostModel", "DEFAULT_SECONDS_PER_POINT_EVAL", "DEFAULT_COMPILE_S",
-           "format_seconds"]
+           "format_seconds", "method_of"]
 
 # Fallbacks when no record matches at all: the order of the helmholtz pinn-mlp-adam cpu-tier
 # records in leaderboard/runs (43 s per seed for 3000 evaluations of 640 points on 2 cores,
@@ -51,8 +56,27 @@ class Estimate:
     seeds: int
     evals: int
     points: int
-    source: str  # entry, problem, task, default; "(harness N)" when from older records
+    source: str  # entry, method, problem, task, default; "(harness N)" when from older records
     calibration_records: int
+
+
+def method_of(config: Mapping[str, Any] | None) -> tuple | None:
+    """What sets an entry's seconds per (evaluation × point), read from its configuration: the
+    architecture kind, the optimizer phases' kinds in order, and the dtype. ``None`` when the
+    configuration does not say (a record written without one), so such records never match.
+
+    >>> method_of({"architecture": {"kind": "fno"}, "phases": [{"kind": "adam"}],
+    ...            "dtype": "float32"})
+    ('fno', ('adam',), 'float32')
+    """
+    if not isinstance(config, Mapping):
+        return None
+    arch = config.get("architecture")
+    phases = config.get("phases")
+    if not isinstance(arch, Mapping) or not isinstance(phases, list) or not phases:
+        return None
+    kinds = tuple(str(p.get("kind")) for p in phases if isinstance(p, Mapping))
+    return str(arch.get("kind")), kinds, str(config.get("dtype"))
 
 
 def _points(sizes: Mapping[str, Any]) -> int:
@@ -95,7 +119,7 @@ class CostModel:
             s = rec["spec"]
             version = harness_of(rec)
             for level in self._levels(s.get("problem"), s.get("task"), s.get("solver"),
-                                      s.get("config_hash")):
+                                      s.get("config_hash"), method_of(s.get("config"))):
                 key = (version, *level)
                 rates[key].append(m[0])
                 if m[1] is not None:
@@ -106,23 +130,28 @@ class CostModel:
         self._older = sorted({k[0] for k in rates if k[0] != harness}, reverse=True)
 
     @staticmethod
-    def _levels(problem, task, solver, config_hash) -> list[tuple]:
-        return [("entry", problem, task, solver, config_hash), ("problem", problem, task),
-                ("task", task)]
+    def _levels(problem, task, solver, config_hash, method) -> list[tuple]:
+        return [("entry", problem, task, solver, config_hash),
+                ("method", problem, task, method), ("problem", problem, task), ("task", task)]
 
-    def _search_order(self, problem, task, solver, config_hash) -> list[tuple]:
-        """(version, level…) keys from the closest match to the loosest."""
-        entry, same_problem, same_task = self._levels(problem, task, solver, config_hash)
-        order = [(self.harness, *entry), (self.harness, *same_problem)]
-        order += [(v, *level) for v in self._older for level in (entry, same_problem)]
+    def _search_order(self, problem, task, solver, config_hash, method) -> list[tuple]:
+        """(version, level…) keys from the closest match to the loosest; the ``method`` level
+        only when the method is known."""
+        entry, same_method, same_problem, same_task = self._levels(problem, task, solver,
+                                                                   config_hash, method)
+        close = (entry, same_method, same_problem) if method is not None else (entry,
+                                                                                same_problem)
+        order = [(v, *level) for v in (self.harness, *self._older) for level in close]
         order += [(v, *same_task) for v in (self.harness, *self._older)]
         return order
 
     def estimate(self, problem: str, task: str, solver: str, config_hash: str,
-                 sizes: Mapping[str, Any], *, evals: int, seeds: int) -> Estimate:
-        """Estimated seconds to train ``seeds`` seeds of one run together (0 seeds: 0 s)."""
+                 sizes: Mapping[str, Any], *, evals: int, seeds: int,
+                 config: Mapping[str, Any] | None = None) -> Estimate:
+        """Estimated seconds to train ``seeds`` seeds of one run together (0 seeds: 0 s).
+        ``config`` (the entry's resolved configuration) enables the ``method`` level."""
         points = _points(sizes)
-        for key in self._search_order(problem, task, solver, config_hash):
+        for key in self._search_order(problem, task, solver, config_hash, method_of(config)):
             if key in self._rates:
                 rate, n = self._rates[key], self._counts[key]
                 source = key[1] if key[0] == self.harness else f"{key[1]} (harness {key[0]})"
@@ -138,7 +167,8 @@ class CostModel:
         """:meth:`estimate` for ``seeds`` seeds of a :class:`~regimebench.planner.Planned`."""
         spec = planned.specs[0]
         return self.estimate(spec.problem, spec.task, spec.solver, spec.config_hash,
-                             planned.sizes, evals=planned.evals, seeds=seeds)
+                             planned.sizes, evals=planned.evals, seeds=seeds,
+                             config=spec.config)
 
 
 def format_seconds(seconds: float) -> str:
