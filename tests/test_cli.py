@@ -56,6 +56,24 @@ def test_run_writes_records_and_prints_table(smoke_run):
     assert {"jax", "jaxlib", "equinox", "optax"} <= set(rec["provenance"]["packages"])
     assert rec["reference"]["error_floor"] < 1e-14
     assert len(rec["curves"]["loss"]) <= 512
+    # stderr is not a terminal here: progress comes as plain lines, the last one at 100 %
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("training: ")]
+    assert lines and "(100 %)" in lines[-1], r.stderr
+
+
+def test_progress_lines_report_each_tenth_once(capsys):
+    from regimebench.cli._common import _progress_lines
+
+    now = [0.0]
+    update = _progress_lines("training", 1000, "evals", clock=lambda: now[0])
+    for done in range(0, 1001, 25):  # 41 chunk reports, 4 per tenth
+        now[0] = done / 10  # 0.1 s per evaluation
+        update(done)
+    lines = capsys.readouterr().err.splitlines()
+    assert [ln.split("(")[1].split(")")[0] for ln in lines] == [f"{10 * k} %" for k in
+                                                               range(1, 11)]
+    assert lines[0] == "training: 100/1000 evals (10 %), 10 s so far, about 1 min 30 s left"
+    assert lines[-1] == "training: 1000/1000 evals (100 %), 1 min 40 s so far"
 
 
 def test_resume_skips_finished_seeds(smoke_run):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -134,9 +135,14 @@ def fmt(x: Any, spec: str = ".3e") -> str:
 def progress_bar(description: str, total: int, unit: str) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr; yields ``update(completed)``.
 
-    Disabled when stderr is not a terminal (CI logs and ``nohup`` files get the commands' own
-    one-line reports instead of bar redraws).
+    When stderr is not a terminal (CI logs, ``nohup`` files) there is no bar to redraw; instead
+    one plain line is printed each time another tenth of ``total`` is done, with the time so
+    far and a linear estimate of the time left, so a log of a long background run says how far
+    it got.
     """
+    if not err_console.is_terminal:
+        yield _progress_lines(description, total, unit)
+        return
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -148,7 +154,36 @@ def progress_bar(description: str, total: int, unit: str) -> Iterator[Callable[[
 
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn(unit), TimeElapsedColumn(), TimeRemainingColumn(),
-                        console=err_console, disable=not err_console.is_terminal)
+                        console=err_console)
     with progress:
         task = progress.add_task(description, total=total)
         yield lambda completed: progress.update(task, completed=completed)
+
+
+def _progress_lines(description: str, total: int, unit: str,
+                    clock: Callable[[], float] = time.monotonic) -> Callable[[int], None]:
+    """``update(completed)`` for logs: a line at each further tenth of ``total`` reached."""
+    start = clock()
+    printed = [0]  # tenths already reported
+
+    def update(completed: int) -> None:
+        tenths = min(10, (10 * completed) // total) if total > 0 else 10
+        if tenths <= printed[0]:
+            return
+        printed[0] = tenths
+        elapsed = clock() - start
+        left = elapsed * (total - completed) / completed if 0 < completed < total else 0.0
+        note(f"{description}: {completed}/{total} {unit} ({10 * tenths} %), "
+             f"{_duration(elapsed)} so far" + (f", about {_duration(left)} left" if left else ""))
+
+    return update
+
+
+def _duration(seconds: float) -> str:
+    """``1 h 02 min``, ``3 min 05 s`` or ``12 s``."""
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    if s >= 60:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s} s"
