@@ -139,8 +139,9 @@ class CostModel:
         only when the method is known."""
         entry, same_method, same_problem, same_task = self._levels(problem, task, solver,
                                                                    config_hash, method)
-        close = (entry, same_method, same_problem) if method is not None else (entry,
-                                                                                same_problem)
+        close = [entry, same_method, same_problem]
+        if method is None:  # an entry without a resolved configuration has no method level
+            close.remove(same_method)
         order = [(v, *level) for v in (self.harness, *self._older) for level in close]
         order += [(v, *same_task) for v in (self.harness, *self._older)]
         return order
