@@ -5,6 +5,10 @@ Every (entry, problem, task) the catalogue's entries declare has 5 finished ``cp
 plans them (:func:`regimebench.planner.matrix_requests`), found by the rule that skips finished
 seeds on resume (:func:`regimebench.planner.resume`) — and every canonical ``cpu``-tier record
 there comes from one harness version and one commit.
+
+``leaderboard/pending`` holds the finished seeds of groups past the ``cpu`` tier whose five
+seeds take more than one session (see its README): the last test keeps them honest until they
+move into ``leaderboard/runs``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from regimebench.planner import RunRequest, matrix_requests, plan, resume
 from regimebench.record import iter_records
 
 OFFICIAL = Path(__file__).resolve().parents[1] / "leaderboard" / "runs"
+PENDING = OFFICIAL.parent / "pending"
 
 
 def test_every_declared_pair_has_five_cpu_tier_records_of_one_harness():
@@ -51,3 +56,28 @@ def test_the_site_shows_no_declared_pair_without_runs(tmp_path):
     assert not re.search(r'<span class="empty">no runs</span>', cpu)
     for page in (out / "problems").glob("*.html"):
         assert "no runs yet" not in page.read_text(), page.name
+
+
+def test_pending_seeds_are_healthy_clean_records_of_the_tables_commit_not_yet_complete():
+    """A pending seed is a healthy record at its own path, made from a clean tree at the commit
+    and harness of the official table, not already in the table, and its group is still short of
+    its five seeds (a complete group belongs in ``leaderboard/runs``, where the site reads it)."""
+    from regimebench.record import check_results
+
+    health = check_results(PENDING)
+    assert health.ok and not health.live, health.problems
+    table = [rec for _, rec in iter_records(OFFICIAL)
+             if isinstance(rec, dict) and rec["spec"]["budget"] == "cpu" and not rec.get("cell")]
+    commits = {(r.get("provenance") or {}).get("git_sha") for r in table}
+    harnesses = {harness_of(r) for r in table}
+    groups: dict[Path, list[int]] = {}
+    for path, rec in iter_records(PENDING):
+        assert isinstance(rec, dict), rec
+        prov = rec.get("provenance") or {}
+        assert prov.get("git_sha") in commits and prov.get("git_dirty") is False, path
+        assert harness_of(rec) in harnesses, path
+        assert not (OFFICIAL / path.relative_to(PENDING)).exists(), f"{path} is also in runs"
+        groups.setdefault(path.parent, []).append(int(rec["spec"]["seed"]))
+    complete = [str(g.relative_to(PENDING)) for g, seeds in groups.items()
+                if set(range(5)) <= set(seeds)]
+    assert not complete, "complete groups to move into leaderboard/runs: " + ", ".join(complete)
